@@ -1,0 +1,292 @@
+'use strict'
+
+// The public `SpotsSessions` class: a thin JavaScript layer over the native `NativeSessions`.
+//
+// Why a JavaScript layer at all: argument checks that produce field-naming errors, `data`
+// crossing into Rust as one `JSON.stringify` text (far cheaper than walking objects through
+// N-API), and one table of pending calls that the native side settles in batches (see
+// src/bridge.rs). Every native call returns at once; outcomes arrive through `#onBatch`.
+
+const { NativeSessions } = require('./binding.js')
+
+const TAG_VALUE = 0
+const TAG_SESSION = 1
+const TAG_ERROR = 2
+
+function codedError(Ctor, code, message) {
+  const err = new Ctor(message)
+  err.code = code
+  return err
+}
+
+function typeError(field, expected, value) {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
+  return codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `${field}: must be ${expected}, got ${got}`)
+}
+
+function closedError() {
+  return codedError(Error, 'ERR_CLOSED', 'Connection is closed (quit() or disconnect() was called)')
+}
+
+function notSupported(what, instead) {
+  return codedError(Error, 'ERR_NOT_SUPPORTED', `${what} is not supported${instead ? `; ${instead}` : ''}`)
+}
+
+// `"<code>:<message>"` from the native side becomes an Error with that code.
+function nativeError(text) {
+  const colon = text.indexOf(':')
+  return codedError(Error, text.slice(0, colon), text.slice(colon + 1))
+}
+
+function dtoObject(dto, method) {
+  if (dto === null || typeof dto !== 'object') {
+    throw typeError(`${method}()`, 'called with an options object', dto)
+  }
+  return dto
+}
+
+function string(value, field) {
+  if (typeof value !== 'string') throw typeError(field, 'a string', value)
+  return value
+}
+
+// The original package built keys with template strings, so numeric owner ids worked and came
+// back from `get` as strings; keep that.
+function ownerString(value) {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  return string(value, 'ownerId')
+}
+
+function duration(value, optional) {
+  if (optional && (value === undefined || value === null)) return undefined
+  if (typeof value !== 'number') throw typeError('duration', 'a number of seconds', value)
+  return value
+}
+
+function dataJson(value, optional) {
+  if (optional && (value === undefined || value === null)) return '{}'
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw typeError('data', 'a plain object', value)
+  }
+  let text
+  try {
+    text = JSON.stringify(value)
+  } catch (cause) {
+    const err = codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `data: cannot be serialised to JSON: ${cause.message}`)
+    err.cause = cause
+    throw err
+  }
+  if (typeof text !== 'string' || text.charCodeAt(0) !== 123 /* { */) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', 'data: must serialise to a JSON object')
+  }
+  return text
+}
+
+function optionOf(options, field, type) {
+  const value = options[field]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== type) throw typeError(field, `a ${type}`, value)
+  return value
+}
+
+function nativeOptions(options) {
+  if (options === undefined || options === null) return {}
+  if (typeof options === 'string') return { connectionString: options }
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError('options', 'a connection string or an options object', options)
+  }
+  return {
+    connectionString: optionOf(options, 'connectionString', 'string'),
+    tokenEncoding: optionOf(options, 'tokenEncoding', 'string'),
+    tokenSize: optionOf(options, 'tokenSize', 'number'),
+    connectTimeout: optionOf(options, 'connectTimeout', 'number'),
+    commandTimeout: optionOf(options, 'commandTimeout', 'number'),
+  }
+}
+
+// `client` belongs to a later release; until then every use of it fails loudly.
+const clientPlaceholder = new Proxy(Object.freeze({}), {
+  get(_target, prop) {
+    if (prop === 'then' || typeof prop === 'symbol') return undefined
+    return () => Promise.reject(notSupported(`client.${String(prop)}()`, 'this version does not expose a Redis client yet'))
+  },
+})
+
+class SpotsSessions {
+  #native
+  #pending = new Map()
+  #lastId = 0
+  #closing = false
+  #idleWaiters = []
+  #quitting = null
+
+  /**
+   * @param {string | object} [options] a `redis://` URL, or `{ connectionString, tokenEncoding,
+   *   tokenSize, connectTimeout, commandTimeout }`.
+   */
+  constructor(options) {
+    const opts = nativeOptions(options)
+    try {
+      this.#native = new NativeSessions(opts, (batch) => this.#onBatch(batch))
+    } catch (err) {
+      // Native option errors already name the option; give them the stable code.
+      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', err.message)
+    }
+  }
+
+  /** Reserved for the ioredis-style client; not available in this version. */
+  get client() {
+    return clientPlaceholder
+  }
+
+  create(dto) {
+    try {
+      const o = dtoObject(dto, 'create')
+      const app = string(o.app, 'app')
+      const ownerId = ownerString(o.ownerId)
+      const data = dataJson(o.data, true)
+      const secs = duration(o.duration, true)
+      return this.#call((id) => this.#native.create(id, app, ownerId, data, secs))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  get(dto) {
+    try {
+      const o = dtoObject(dto, 'get')
+      const app = string(o.app, 'app')
+      const token = string(o.token, 'token')
+      return this.#call((id) => this.#native.get(id, app, token))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  refresh(dto) {
+    try {
+      const o = dtoObject(dto, 'refresh')
+      const app = string(o.app, 'app')
+      const token = string(o.token, 'token')
+      const secs = duration(o.duration, false)
+      return this.#call((id) => this.#native.refresh(id, app, token, secs))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  update(dto) {
+    try {
+      const o = dtoObject(dto, 'update')
+      const app = string(o.app, 'app')
+      const token = string(o.token, 'token')
+      const data = dataJson(o.data, false)
+      return this.#call((id) => this.#native.update(id, app, token, data))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  kill(dto) {
+    try {
+      const o = dtoObject(dto, 'kill')
+      const app = string(o.app, 'app')
+      const token = string(o.token, 'token')
+      return this.#call((id) => this.#native.kill(id, app, token))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  killAll(dto) {
+    try {
+      const o = dtoObject(dto, 'killAll')
+      const app = string(o.app, 'app')
+      const ownerId = ownerString(o.ownerId)
+      return this.#call((id) => this.#native.killAll(id, app, ownerId))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** Waits for the calls in flight, then closes the connection. Resolves to `'OK'`. */
+  quit() {
+    if (this.#quitting) return this.#quitting
+    this.#closing = true
+    this.#quitting = this.#whenIdle().then(() => this.#start((id) => this.#native.quit(id)))
+    return this.#quitting
+  }
+
+  /** Closes the connection at once; calls in flight reject with `ERR_CLOSED`. */
+  disconnect() {
+    this.#closing = true
+    this.#native.disconnect()
+    const pending = [...this.#pending.values()]
+    this.#pending.clear()
+    this.#native.setActive(false)
+    for (const call of pending) call.reject(closedError())
+    this.#settleIdle()
+  }
+
+  #call(start) {
+    if (this.#closing) return Promise.reject(closedError())
+    return this.#start(start)
+  }
+
+  #start(start) {
+    const id = (this.#lastId = (this.#lastId + 1) >>> 0)
+    start(id)
+    if (this.#pending.size === 0) this.#native.setActive(true)
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+    })
+  }
+
+  #onBatch(batch) {
+    const pending = this.#pending
+    for (let i = 0; i < batch.length; i += 3) {
+      const call = pending.get(batch[i])
+      if (call === undefined) continue // settled already by disconnect()
+      pending.delete(batch[i])
+      const tag = batch[i + 1]
+      const value = batch[i + 2]
+      try {
+        if (tag === TAG_VALUE) {
+          call.resolve(value)
+        } else if (tag === TAG_SESSION) {
+          if (value === null) {
+            call.resolve(undefined)
+          } else {
+            const [ownerId, data] = JSON.parse(value)
+            call.resolve({ ownerId, data })
+          }
+        } else if (tag === TAG_ERROR) {
+          call.reject(nativeError(value))
+        } else {
+          call.reject(new Error(`internal error: unknown completion tag ${tag}`))
+        }
+      } catch (err) {
+        call.reject(err)
+      }
+    }
+    if (pending.size === 0) {
+      this.#native.setActive(false)
+      this.#settleIdle()
+    }
+  }
+
+  #whenIdle() {
+    if (this.#pending.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  #settleIdle() {
+    const waiters = this.#idleWaiters
+    this.#idleWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+}
+
+module.exports = { SpotsSessions }
+module.exports.SpotsSessions = SpotsSessions
+module.exports.default = SpotsSessions

@@ -1,0 +1,225 @@
+//! The N-API surface: a thin `NativeSessions` class that converts arguments, checks them, and
+//! hands the work to [`SessionStore`] on the tokio runtime. Results come back only through the
+//! instance's [`Bridge`]. The public `SpotsSessions` class is the JavaScript layer in `index.js`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::Function;
+use napi::{Env, JsString, Status};
+use napi_derive::napi;
+
+use crate::bridge::{Bridge, Item, Outcome};
+use crate::config::{Options, RawOptions};
+use crate::error::{Error, Result};
+use crate::store::SessionStore;
+use crate::text::{may_be_lossy, wtf8_from_utf16};
+use crate::{runtime, validate};
+
+/// Constructor options, already type-checked by the JavaScript layer.
+#[napi(object)]
+pub struct NativeOptions {
+    /// `redis://[user:password@]host[:port][/db]`.
+    pub connection_string: Option<String>,
+    /// `'base64'` (default), `'base64url'` or `'hex'`.
+    pub token_encoding: Option<String>,
+    /// Random bytes per token, 8 to 1024 (default 128).
+    pub token_size: Option<f64>,
+    /// Milliseconds allowed to establish a connection (default 10000).
+    pub connect_timeout: Option<f64>,
+    /// Milliseconds a call may wait for Redis before it rejects (default 5000).
+    pub command_timeout: Option<f64>,
+}
+
+/// The native half of `SpotsSessions`. Each method takes the call id that the JavaScript layer
+/// uses to settle the call's Promise when the outcome arrives through the batch callback.
+#[napi]
+pub struct NativeSessions {
+    store: Arc<SessionStore>,
+    bridge: Arc<Bridge>,
+    runtime: &'static tokio::runtime::Runtime,
+}
+
+/// A JavaScript string as bytes, losslessly (WTF-8): strings that differ stay different.
+fn name_bytes(s: JsString) -> napi::Result<Vec<u8>> {
+    let utf8 = s.into_utf8()?;
+    if !may_be_lossy(utf8.as_slice()) {
+        return Ok(utf8.take());
+    }
+    let utf16 = utf8.into_value().into_utf16()?;
+    let units = utf16.as_slice();
+    // The N-API buffer ends with a NUL terminator that is not part of the string.
+    let units = units.strip_suffix(&[0]).unwrap_or(units);
+    Ok(wtf8_from_utf16(units))
+}
+
+fn to_napi(err: Error) -> napi::Error {
+    napi::Error::new(Status::InvalidArg, err.to_string())
+}
+
+impl NativeSessions {
+    /// Runs `work` on the runtime and delivers its outcome; a failed `check` is delivered at
+    /// once instead, so bad arguments never reach Redis.
+    fn dispatch<T, F>(&self, id: u32, check: Result<()>, work: F)
+    where
+        T: Into<Outcome>,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        let bridge = Arc::clone(&self.bridge);
+        match check {
+            Err(err) => bridge.complete(id, Outcome::Failed(err)),
+            Ok(()) => {
+                self.runtime.spawn(async move {
+                    let outcome = work.await.into();
+                    bridge.complete(id, outcome);
+                });
+            }
+        }
+    }
+}
+
+#[napi]
+impl NativeSessions {
+    /// Validates the options and starts connecting in the background; never waits for Redis.
+    #[napi(constructor)]
+    pub fn new(
+        options: NativeOptions,
+        on_batch: Function<'_, Vec<Item>, ()>,
+    ) -> napi::Result<Self> {
+        let options = Options::parse(RawOptions {
+            connection_string: options.connection_string,
+            token_encoding: options.token_encoding,
+            token_size: options.token_size,
+            connect_timeout: options.connect_timeout,
+            command_timeout: options.command_timeout,
+        })
+        .map_err(to_napi)?;
+        let runtime = runtime::get().map_err(to_napi)?;
+        let store = {
+            let _entered = runtime.enter();
+            SessionStore::connect(&options).map_err(to_napi)?
+        };
+        Ok(NativeSessions {
+            store: Arc::new(store),
+            bridge: Arc::new(Bridge::new(on_batch)?),
+            runtime,
+        })
+    }
+
+    /// Starts `create`; resolves to the new token.
+    #[napi]
+    pub fn create(
+        &self,
+        id: u32,
+        app: JsString,
+        owner_id: JsString,
+        data: String,
+        duration: Option<f64>,
+    ) -> napi::Result<()> {
+        let (app, owner) = (name_bytes(app)?, name_bytes(owner_id)?);
+        let duration = duration.map(validate::duration).transpose();
+        let check = validate::name("app", &app)
+            .and(validate::name("ownerId", &owner))
+            .and(duration.as_ref().map(|_| ()).map_err(Clone::clone));
+        let duration = duration.unwrap_or_default();
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move {
+            store.create(&app, &owner, &data, duration).await
+        });
+        Ok(())
+    }
+
+    /// Starts `get`; resolves to `[owner, data]` JSON text or `null`.
+    #[napi]
+    pub fn get(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
+        let (app, token) = (name_bytes(app)?, name_bytes(token)?);
+        let check = validate::name("app", &app).and(validate::name("token", &token));
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move { store.get(&app, &token).await });
+        Ok(())
+    }
+
+    /// Starts `refresh`; resolves to whether the session existed.
+    #[napi]
+    pub fn refresh(
+        &self,
+        id: u32,
+        app: JsString,
+        token: JsString,
+        duration: f64,
+    ) -> napi::Result<()> {
+        let (app, token) = (name_bytes(app)?, name_bytes(token)?);
+        let duration = validate::duration(duration);
+        let check = validate::name("app", &app)
+            .and(validate::name("token", &token))
+            .and(duration.as_ref().map(|_| ()).map_err(Clone::clone));
+        let duration = duration.unwrap_or_default();
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move {
+            store.refresh(&app, &token, duration).await
+        });
+        Ok(())
+    }
+
+    /// Starts `update`; resolves to whether the session existed.
+    #[napi]
+    pub fn update(
+        &self,
+        id: u32,
+        app: JsString,
+        token: JsString,
+        data: String,
+    ) -> napi::Result<()> {
+        let (app, token) = (name_bytes(app)?, name_bytes(token)?);
+        let check = validate::name("app", &app).and(validate::name("token", &token));
+        let store = Arc::clone(&self.store);
+        self.dispatch(
+            id,
+            check,
+            async move { store.update(&app, &token, &data).await },
+        );
+        Ok(())
+    }
+
+    /// Starts `kill`; resolves to whether the session existed.
+    #[napi]
+    pub fn kill(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
+        let (app, token) = (name_bytes(app)?, name_bytes(token)?);
+        let check = validate::name("app", &app).and(validate::name("token", &token));
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move { store.kill(&app, &token).await });
+        Ok(())
+    }
+
+    /// Starts `killAll`; resolves to whether at least one session was killed.
+    #[napi]
+    pub fn kill_all(&self, id: u32, app: JsString, owner_id: JsString) -> napi::Result<()> {
+        let (app, owner) = (name_bytes(app)?, name_bytes(owner_id)?);
+        let check = validate::name("app", &app).and(validate::name("ownerId", &owner));
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move { store.kill_all(&app, &owner).await });
+        Ok(())
+    }
+
+    /// Starts closing the connection gracefully; resolves to `'OK'`.
+    #[napi]
+    pub fn quit(&self, id: u32) {
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, Ok(()), async move {
+            store.quit().await.map(|()| "OK".to_string())
+        });
+    }
+
+    /// Closes the connection at once, without waiting for replies.
+    #[napi]
+    pub fn disconnect(&self) {
+        let _entered = self.runtime.enter();
+        self.store.disconnect();
+    }
+
+    /// Whether calls are in flight: keeps Node's event loop alive only while they are.
+    #[napi]
+    pub fn set_active(&self, env: Env, active: bool) -> napi::Result<()> {
+        self.bridge.set_active(&env, active)
+    }
+}

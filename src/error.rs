@@ -1,0 +1,99 @@
+//! The crate's one error type.
+//!
+//! Every failure a caller can see is an [`Error`]. Each variant carries a stable `code` (see
+//! [`Error::code`]) that the JavaScript layer copies onto the `Error` it rejects with, so that
+//! applications can branch on `err.code` instead of parsing messages.
+
+use std::fmt;
+
+/// A failure of a session operation or of the instance's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// An argument or option was missing, of the wrong shape, or out of range. `field` names it.
+    InvalidArgument { field: &'static str, reason: String },
+    /// Redis answered with an error reply, or the reply had an unexpected shape.
+    Redis(String),
+    /// The command did not complete within `commandTimeout` (Redis down, slow or unreachable).
+    Timeout(String),
+    /// The connection to Redis failed or was lost while the command was in flight.
+    Connection(String),
+    /// The instance was closed with `quit()` or `disconnect()`.
+    Closed,
+}
+
+impl Error {
+    /// Shorthand for [`Error::InvalidArgument`].
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// The stable, documented code for this error (`err.code` in JavaScript).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
+            Error::Redis(_) => "ERR_REDIS",
+            Error::Timeout(_) => "ERR_REDIS_TIMEOUT",
+            Error::Connection(_) => "ERR_REDIS_CONNECTION",
+            Error::Closed => "ERR_CLOSED",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidArgument { field, reason } => write!(f, "{field}: {reason}"),
+            Error::Redis(msg) => write!(f, "Redis error: {msg}"),
+            Error::Timeout(msg) => write!(f, "Redis command timed out: {msg}"),
+            Error::Connection(msg) => write!(f, "Redis connection error: {msg}"),
+            Error::Closed => {
+                f.write_str("Connection is closed (quit() or disconnect() was called)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<fred::error::Error> for Error {
+    fn from(err: fred::error::Error) -> Self {
+        use fred::error::ErrorKind;
+        let details = err.details().to_string();
+        match err.kind() {
+            ErrorKind::Timeout => Error::Timeout(details),
+            ErrorKind::IO | ErrorKind::Canceled | ErrorKind::Routing | ErrorKind::Backpressure => {
+                Error::Connection(format!("{details} ({:?})", err.kind()))
+            }
+            _ => Error::Redis(details),
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_names_the_field() {
+        let err = Error::invalid("duration", "must be a positive whole number of seconds");
+        assert_eq!(
+            err.to_string(),
+            "duration: must be a positive whole number of seconds"
+        );
+        assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE");
+    }
+
+    #[test]
+    fn fred_timeouts_map_to_timeout() {
+        let err: Error =
+            fred::error::Error::new(fred::error::ErrorKind::Timeout, "took too long").into();
+        assert_eq!(err.code(), "ERR_REDIS_TIMEOUT");
+        assert!(err.to_string().contains("took too long"));
+    }
+}

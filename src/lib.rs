@@ -1,0 +1,25 @@
+//! `@spots-tech/sessions`, native: users' sessions in Redis, for Node.js.
+//!
+//! The crate is split by concern:
+//!
+//! - [`keys`]: the storage layout (one place);
+//! - [`store`]: the session operations in plain async Rust on `fred`, with the Lua scripts of
+//!   [`scripts`] for every multi-key step;
+//! - [`data`], [`token`], [`text`], [`validate`], [`config`]: values and their checks;
+//! - [`bridge`]: the single path by which results reach JavaScript (batched completions);
+//! - [`binding`]: the thin N-API class that `index.js` wraps as `SpotsSessions`;
+//! - [`runtime`]: the shared tokio runtime;
+//! - [`error`]: the crate's one error type.
+
+pub mod binding;
+pub mod bridge;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod keys;
+pub mod runtime;
+pub mod scripts;
+pub mod store;
+pub mod text;
+pub mod token;
+pub mod validate;

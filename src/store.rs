@@ -1,0 +1,295 @@
+//! The session logic, in plain async Rust over a fred client. Nothing here knows about Node.
+//!
+//! Every method is one Redis round trip: `get` is a single `HGETALL`; every step that touches
+//! more than one key is one Lua script from [`crate::scripts`], so on a single server each
+//! method is atomic. Key names come from [`crate::keys`] only.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use fred::bytes::Bytes;
+use fred::prelude::{Builder, Client, ClientLike, Key, Value};
+use fred::types::{ClusterHash, CustomCommand};
+
+use crate::config::Options;
+use crate::data::{is_null, session_json, split_object};
+use crate::error::{Error, Result};
+use crate::keys::{escape, session_id, unescape, AppKeys, OWNER_FIELD};
+use crate::scripts::SCRIPTS;
+use crate::token::TokenOptions;
+
+/// How many fresh tokens `create` draws before giving up on collisions. With the minimum
+/// `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
+const CREATE_ATTEMPTS: usize = 3;
+
+/// A connected session store.
+pub struct SessionStore {
+    client: Client,
+    token: TokenOptions,
+    command_timeout: Duration,
+    closed: AtomicBool,
+}
+
+fn bytes(v: &[u8]) -> Value {
+    Value::Bytes(v.to_vec().into())
+}
+
+fn key(v: Vec<u8>) -> Key {
+    Key::from(Bytes::from(v))
+}
+
+impl SessionStore {
+    /// Builds the client and starts connecting in the background. Must run inside the tokio
+    /// runtime; never waits for Redis.
+    pub fn connect(opts: &Options) -> Result<Self> {
+        let client = Builder::from_config(opts.redis.clone())
+            .set_connection_config(opts.connection_config())
+            .set_performance_config(opts.performance_config())
+            .set_policy(opts.reconnect_policy())
+            .build()
+            .map_err(Error::from)?;
+        // The task drives the connection and reconnects forever; commands issued before it
+        // is up wait in fred's queue, bounded by `commandTimeout`.
+        drop(client.connect());
+        Ok(SessionStore {
+            client,
+            token: opts.token,
+            command_timeout: opts.command_timeout,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn redis_error(&self, err: fred::error::Error) -> Error {
+        match Error::from(err) {
+            Error::Timeout(details) => Error::Timeout(format!(
+                "no reply from Redis within commandTimeout ({} ms): {details}",
+                self.command_timeout.as_millis()
+            )),
+            other => other,
+        }
+    }
+
+    async fn eval(
+        &self,
+        script: &fred::types::scripts::Script,
+        keys: Vec<Key>,
+        args: Vec<Value>,
+    ) -> Result<i64> {
+        self.check_open()?;
+        script
+            .evalsha_with_reload::<i64, _, _>(&self.client, keys, args)
+            .await
+            .map_err(|e| self.redis_error(e))
+    }
+
+    /// Creates a session and returns its token. `duration` is whole seconds (`None`: never
+    /// expires); `data_json` is a JSON object's text.
+    pub async fn create(
+        &self,
+        app: &[u8],
+        owner: &[u8],
+        data_json: &str,
+        duration: Option<u64>,
+    ) -> Result<String> {
+        let fields = split_object(data_json)?;
+        let keys = AppKeys::new(app);
+        let mut args = Vec::with_capacity(4 + 2 * fields.len());
+        args.push(Value::Null); // the session id, filled per attempt
+        args.push(Value::from(duration.unwrap_or(0) as i64));
+        args.push(bytes(OWNER_FIELD));
+        args.push(bytes(&escape(owner)));
+        for (k, v) in &fields {
+            args.push(bytes(k.as_bytes()));
+            args.push(bytes(v.get().as_bytes()));
+        }
+        let index = key(keys.index_for_escaped(&escape(owner)));
+        for _ in 0..CREATE_ATTEMPTS {
+            let token = self.token.generate();
+            let id = session_id(token.as_bytes());
+            args[0] = Value::from(id.as_str());
+            let created = self
+                .eval(
+                    &SCRIPTS.create,
+                    vec![key(keys.session(&id)), index.clone()],
+                    args.clone(),
+                )
+                .await?;
+            if created == 1 {
+                return Ok(token);
+            }
+        }
+        Err(Error::Redis(format!(
+            "{CREATE_ATTEMPTS} fresh tokens in a row collided with existing sessions; raise tokenSize"
+        )))
+    }
+
+    /// The session's owner and data as the JSON text `[owner, data]`, or `None`.
+    pub async fn get(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
+        self.check_open()?;
+        let session = AppKeys::new(app).session(&session_id(token));
+        let reply: Value = self
+            .client
+            .custom(
+                CustomCommand::new_static("HGETALL", ClusterHash::FirstKey, false),
+                vec![key(session)],
+            )
+            .await
+            .map_err(|e| self.redis_error(e))?;
+        decode_session(reply)
+    }
+
+    /// Sets the session's remaining life to `duration` seconds. `false` if it does not exist.
+    pub async fn refresh(&self, app: &[u8], token: &[u8], duration: u64) -> Result<bool> {
+        let keys = AppKeys::new(app);
+        let id = session_id(token);
+        let args = vec![
+            Value::from(id.as_str()),
+            Value::from(duration as i64),
+            bytes(OWNER_FIELD),
+            bytes(&keys.index_prefix()),
+        ];
+        Ok(self
+            .eval(&SCRIPTS.refresh, vec![key(keys.session(&id))], args)
+            .await?
+            == 1)
+    }
+
+    /// Shallow-merges `data_json` into the session: `null` deletes a key. The TTL is unchanged.
+    pub async fn update(&self, app: &[u8], token: &[u8], data_json: &str) -> Result<bool> {
+        let fields = split_object(data_json)?;
+        let (deletes, sets): (Vec<_>, Vec<_>) = fields.iter().partition(|(_, v)| is_null(v));
+        let mut args = Vec::with_capacity(1 + 2 * sets.len() + deletes.len());
+        args.push(Value::from(sets.len() as i64));
+        for (k, v) in &sets {
+            args.push(bytes(k.as_bytes()));
+            args.push(bytes(v.get().as_bytes()));
+        }
+        for (k, _) in &deletes {
+            args.push(bytes(k.as_bytes()));
+        }
+        let session = AppKeys::new(app).session(&session_id(token));
+        Ok(self.eval(&SCRIPTS.update, vec![key(session)], args).await? == 1)
+    }
+
+    /// Deletes the session and its index entry. `false` if it did not exist.
+    pub async fn kill(&self, app: &[u8], token: &[u8]) -> Result<bool> {
+        let keys = AppKeys::new(app);
+        let id = session_id(token);
+        let args = vec![
+            Value::from(id.as_str()),
+            bytes(OWNER_FIELD),
+            bytes(&keys.index_prefix()),
+        ];
+        Ok(self
+            .eval(&SCRIPTS.kill, vec![key(keys.session(&id))], args)
+            .await?
+            == 1)
+    }
+
+    /// Deletes every session of `owner` in `app`. `true` if at least one existed.
+    pub async fn kill_all(&self, app: &[u8], owner: &[u8]) -> Result<bool> {
+        let keys = AppKeys::new(app);
+        let index = keys.index_for_escaped(&escape(owner));
+        let args = vec![bytes(&keys.session_prefix())];
+        Ok(self.eval(&SCRIPTS.kill_all, vec![key(index)], args).await? > 0)
+    }
+
+    /// Closes the connection after the commands already sent have been answered.
+    pub async fn quit(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.client.quit().await.map_err(|e| self.redis_error(e))
+    }
+
+    /// Marks the store closed at once; the connection is closed in the background.
+    pub fn disconnect(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                // Nothing waits for this; an error only means the connection was already gone.
+                let _ = client.quit().await;
+            });
+        }
+    }
+}
+
+fn value_bytes(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::Bytes(b) => Some(b),
+        Value::String(s) => Some(s.as_bytes()),
+        _ => None,
+    }
+}
+
+/// Turns an `HGETALL` reply into the `[owner, data]` JSON text, or `None` for a missing key.
+fn decode_session(reply: Value) -> Result<Option<String>> {
+    let items = match reply {
+        Value::Array(items) => items,
+        Value::Null => return Ok(None),
+        other => {
+            return Err(Error::Redis(format!(
+                "unexpected HGETALL reply: {:?}",
+                other.kind()
+            )))
+        }
+    };
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let mut owner = None;
+    let mut fields = Vec::with_capacity(items.len() / 2);
+    for pair in items.chunks(2) {
+        let (Some(k), Some(v)) = (
+            pair.first().and_then(value_bytes),
+            pair.get(1).and_then(value_bytes),
+        ) else {
+            return Err(Error::Redis("malformed HGETALL reply".into()));
+        };
+        if k == OWNER_FIELD {
+            owner = Some(v);
+        } else {
+            fields.push((k, v));
+        }
+    }
+    let owner = owner
+        .and_then(unescape)
+        .ok_or_else(|| Error::Redis("session hash has no valid owner field".into()))?;
+    session_json(&owner, fields.into_iter()).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &[u8]) -> Value {
+        bytes(s)
+    }
+
+    #[test]
+    fn decodes_hgetall_replies() {
+        assert_eq!(decode_session(Value::Array(vec![])).unwrap(), None);
+        let reply = Value::Array(vec![
+            b(b"name"),
+            b(b"\"John\""),
+            b(OWNER_FIELD),
+            b(b"u\\.1"),
+            b(b"n"),
+            b(b"12345678901234567890"),
+        ]);
+        assert_eq!(
+            decode_session(reply).unwrap().unwrap(),
+            r#"["u:1",{"name":"John","n":12345678901234567890}]"#
+        );
+        let ownerless = Value::Array(vec![b(b"name"), b(b"1")]);
+        assert!(decode_session(ownerless).is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! Argument checks and the documented limits. Everything here runs before a call reaches Redis.
+
+use crate::error::{Error, Result};
+
+/// Longest `app`, `ownerId` or `token`, in bytes (UTF-8).
+pub const MAX_NAME_BYTES: usize = 4096;
+/// Largest `data`, as JSON text, in bytes.
+pub const MAX_DATA_BYTES: usize = 1024 * 1024;
+/// Most top-level keys in one `data` object.
+pub const MAX_DATA_FIELDS: usize = 1024;
+/// Longest `duration`, in seconds (2^31 - 1, about 68 years).
+pub const MAX_DURATION_SECS: u64 = i32::MAX as u64;
+
+/// Checks the length of a name argument.
+pub fn name(field: &'static str, bytes: &[u8]) -> Result<()> {
+    if bytes.len() > MAX_NAME_BYTES {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "is {} bytes long; the limit is {MAX_NAME_BYTES}",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a duration given as a JavaScript number: a whole, positive number of seconds.
+pub fn duration(secs: f64) -> Result<u64> {
+    if !secs.is_finite() {
+        return Err(Error::invalid(
+            "duration",
+            format!("must be a finite number of seconds, got {secs}"),
+        ));
+    }
+    if secs <= 0.0 {
+        return Err(Error::invalid(
+            "duration",
+            format!("must be positive, got {secs}"),
+        ));
+    }
+    if secs.fract() != 0.0 {
+        return Err(Error::invalid(
+            "duration",
+            format!("must be a whole number of seconds, got {secs}"),
+        ));
+    }
+    if secs > MAX_DURATION_SECS as f64 {
+        return Err(Error::invalid(
+            "duration",
+            format!("must be at most {MAX_DURATION_SECS} seconds, got {secs}"),
+        ));
+    }
+    // Whole, positive and at most 2^31 - 1: the cast is exact.
+    Ok(secs as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(1.0).unwrap(), 1);
+        assert_eq!(duration(3600.0).unwrap(), 3600);
+        assert_eq!(
+            duration(MAX_DURATION_SECS as f64).unwrap(),
+            MAX_DURATION_SECS
+        );
+        for bad in [
+            0.0,
+            -0.0,
+            -1.0,
+            1.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            2147483648.0,
+            1e300,
+        ] {
+            let err = duration(bad).unwrap_err();
+            assert!(err.to_string().starts_with("duration:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert!(name("app", b"").is_ok());
+        assert!(name("app", &vec![b'a'; MAX_NAME_BYTES]).is_ok());
+        let err = name("ownerId", &vec![b'a'; MAX_NAME_BYTES + 1]).unwrap_err();
+        assert!(err.to_string().starts_with("ownerId:"));
+    }
+}
