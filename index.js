@@ -89,14 +89,20 @@ function optionOf(options, field, type) {
   return value
 }
 
+// Where an instance connects when no connection string is given: ioredis's default, unless the
+// environment names another server (handy in containers and for running examples unchanged).
+function defaultUrl() {
+  return process.env.SPOTS_SESSIONS_REDIS_URL || undefined
+}
+
 function nativeOptions(options) {
-  if (options === undefined || options === null) return {}
+  if (options === undefined || options === null) return { connectionString: defaultUrl() }
   if (typeof options === 'string') return { connectionString: options }
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw typeError('options', 'a connection string or an options object', options)
   }
   return {
-    connectionString: optionOf(options, 'connectionString', 'string'),
+    connectionString: optionOf(options, 'connectionString', 'string') ?? defaultUrl(),
     tokenEncoding: optionOf(options, 'tokenEncoding', 'string'),
     tokenSize: optionOf(options, 'tokenSize', 'number'),
     connectTimeout: optionOf(options, 'connectTimeout', 'number'),

@@ -82,7 +82,10 @@ pub fn parse_url(url: &str) -> Result<Config> {
 impl Options {
     /// Validates every option; the first bad one is named in the error.
     pub fn parse(raw: RawOptions) -> Result<Self> {
-        let redis = parse_url(raw.connection_string.as_deref().unwrap_or(DEFAULT_URL))?;
+        let mut redis = parse_url(raw.connection_string.as_deref().unwrap_or(DEFAULT_URL))?;
+        // Like ioredis, keep trying when the very first connection fails (Redis not up yet):
+        // calls wait for it, bounded by `commandTimeout`.
+        redis.fail_fast = false;
         let encoding = match raw.token_encoding.as_deref() {
             Some(name) => TokenEncoding::parse(name)?,
             None => TokenEncoding::Base64,

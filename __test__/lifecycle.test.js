@@ -1,0 +1,154 @@
+'use strict'
+
+// Connection lifecycle: background connect, bounded waits, outages, quit/disconnect, and a
+// process that exits by itself.
+
+const { test, describe, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const { spawn } = require('node:child_process')
+const { SpotsSessions } = require('..')
+const { startRedis, freePort, sleep } = require('./helpers/redis')
+
+const pkg = path.join(__dirname, '..')
+
+function runNode(source, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', source], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+}
+
+describe('with a running server', () => {
+  let server
+  before(async () => {
+    server = await startRedis()
+  })
+  after(async () => {
+    await server.stop()
+  })
+
+  test('a script that never calls quit() exits by itself with code 0', async () => {
+    const { code, signal, stdout, stderr } = await runNode(`
+      const { SpotsSessions } = require(${JSON.stringify(pkg)})
+      const s = new SpotsSessions(process.env.URL)
+      s.create({ app: 'exit', ownerId: 'o', data: { a: 1 }, duration: 60 })
+        .then((token) => s.get({ app: 'exit', token }))
+        .then((got) => console.log(JSON.stringify(got)))
+    `, { URL: server.url })
+    assert.equal(signal, null, stderr)
+    assert.equal(code, 0, stderr)
+    assert.equal(stdout.trim(), '{"ownerId":"o","data":{"a":1}}', 'the pending calls kept the process alive until they settled')
+  })
+
+  test('an idle instance does not keep the process alive', async () => {
+    const { code, stdout, stderr } = await runNode(`
+      const { SpotsSessions } = require(${JSON.stringify(pkg)})
+      const instances = Array.from({ length: 5 }, () => new SpotsSessions(process.env.URL))
+      console.log('constructed', instances.length)
+    `, { URL: server.url })
+    assert.equal(code, 0, stderr)
+    assert.equal(stdout.trim(), 'constructed 5')
+  })
+
+  test('quit() lets calls in flight finish, then later calls reject', async () => {
+    const s = new SpotsSessions(server.url)
+    const inFlight = Array.from({ length: 200 }, (_, i) => s.create({ app: 'q', ownerId: 'o', data: { i }, duration: 60 }))
+    const quit = s.quit()
+    const late = s.get({ app: 'q', token: 'x' }).then(() => 'resolved', (err) => err)
+    const tokens = await Promise.all(inFlight)
+    assert.equal(tokens.length, 200)
+    assert.ok(tokens.every((t) => typeof t === 'string' && t.length === 172))
+    assert.equal(await quit, 'OK')
+    assert.equal(await s.quit(), 'OK', 'quit() twice is harmless')
+    const lateErr = await late
+    assert.equal(lateErr.code, 'ERR_CLOSED')
+    assert.match(lateErr.message, /closed/i)
+    await assert.rejects(s.create({ app: 'q', ownerId: 'o', data: {} }), { code: 'ERR_CLOSED' })
+    const check = new SpotsSessions(server.url)
+    const got = await Promise.all(tokens.map((token) => check.get({ app: 'q', token })))
+    assert.ok(got.every((g) => g && g.ownerId === 'o'), 'every resolved create is stored')
+    await check.quit()
+  })
+
+  test('disconnect() settles every pending call at once', async () => {
+    const s = new SpotsSessions(server.url)
+    const pending = Array.from({ length: 50 }, () => s.get({ app: 'd', token: 't' }).then(() => 'resolved', (e) => e.code))
+    s.disconnect()
+    const outcomes = await Promise.all(pending)
+    assert.ok(outcomes.every((o) => o === 'resolved' || o === 'ERR_CLOSED'), String(outcomes))
+    await assert.rejects(s.get({ app: 'd', token: 't' }), { code: 'ERR_CLOSED' })
+  })
+})
+
+describe('outages', () => {
+  test('the constructor never throws because Redis is down, and calls reject after commandTimeout', async () => {
+    const port = await freePort() // nothing listens here
+    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, commandTimeout: 500 })
+    const started = Date.now()
+    await assert.rejects(s.get({ app: 'a', token: 't' }), (err) => {
+      assert.ok(err instanceof Error)
+      assert.equal(err.code, 'ERR_REDIS_TIMEOUT')
+      assert.match(err.message, /commandTimeout \(500 ms\)/)
+      return true
+    })
+    assert.ok(Date.now() - started >= 400, 'it waited for the connection first')
+    s.disconnect()
+  })
+
+  test('calls made before Redis exists succeed once it starts', async () => {
+    const port = await freePort()
+    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, commandTimeout: 8000 })
+    const early = s.create({ app: 'late', ownerId: 'o', data: { a: 1 }, duration: 60 })
+    await sleep(300)
+    const server = await startRedis({ port })
+    try {
+      const token = await early
+      assert.deepStrictEqual(await s.get({ app: 'late', token }), { ownerId: 'o', data: { a: 1 } })
+    } finally {
+      await s.quit()
+      await server.stop()
+    }
+  })
+
+  test('the same instance works again after Redis restarts', async () => {
+    let server = await startRedis()
+    const { port } = server
+    const s = new SpotsSessions({ connectionString: server.url, commandTimeout: 1500 })
+    try {
+      const token = await s.create({ app: 'restart', ownerId: 'o', data: {}, duration: 60 })
+      assert.ok(await s.get({ app: 'restart', token }))
+      await server.stop({ hard: true })
+      await assert.rejects(s.get({ app: 'restart', token }), (err) => {
+        assert.ok(['ERR_REDIS_TIMEOUT', 'ERR_REDIS_CONNECTION'].includes(err.code), err.code)
+        return true
+      })
+      server = await startRedis({ port })
+      // The restarted server has an empty keyspace and an empty script cache: every method,
+      // including the scripted ones, must work again without a new instance.
+      let token2
+      for (let i = 0; i < 50 && !token2; i++) {
+        token2 = await s.create({ app: 'restart', ownerId: 'o', data: { back: true }, duration: 60 }).catch(() => sleep(200))
+      }
+      assert.equal(typeof token2, 'string')
+      assert.deepStrictEqual(await s.get({ app: 'restart', token: token2 }), { ownerId: 'o', data: { back: true } })
+      assert.equal(await s.update({ app: 'restart', token: token2, data: { more: 1 } }), true)
+      assert.equal(await s.refresh({ app: 'restart', token: token2, duration: 60 }), true)
+      assert.equal(await s.killAll({ app: 'restart', ownerId: 'o' }), true)
+    } finally {
+      await s.quit()
+      await server.stop()
+    }
+  })
+})

@@ -1,0 +1,143 @@
+'use strict'
+
+// The original package's README examples, run verbatim (only their unbalanced braces mended)
+// against a real redis-server. They construct `new SpotsSessions({})`, i.e. the default
+// server; SPOTS_SESSIONS_REDIS_URL points that default at the server this test started.
+
+const { test, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+const crypto = require('node:crypto')
+const { SpotsSessions } = require('..')
+const { startRedis } = require('./helpers/redis')
+
+let server
+
+// The README's examples use the literal token 'qwerty'. Seed that session through the documented
+// storage layout (format 1), so the examples find it: this also pins the layout down. The
+// owner field's name is the single byte 0xFF, written as Lua's '\255'.
+async function seedQwerty() {
+  const id = crypto.createHash('sha256').update('qwerty').digest().subarray(0, 16).toString('base64url')
+  const expiry = Date.now() + 3600_000
+  await server.raw('EVAL', `
+    redis.call('HSET', KEYS[1], '\\255', ARGV[1], 'name', '"Jane"', 'age', '24')
+    redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+    redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+  `, '2', `S1:my-app:${id}`, 'O1:my-app:123qwe', '123qwe', id, String(expiry))
+}
+
+before(async () => {
+  server = await startRedis()
+  process.env.SPOTS_SESSIONS_REDIS_URL = server.url
+})
+
+after(async () => {
+  delete process.env.SPOTS_SESSIONS_REDIS_URL
+  await server.stop()
+})
+
+test('the seeded layout is what the native package reads', async () => {
+  await seedQwerty()
+  const s = new SpotsSessions({})
+  assert.deepStrictEqual(await s.get({ app: 'my-app', token: 'qwerty' }), { ownerId: '123qwe', data: { name: 'Jane', age: 24 } })
+  await s.quit()
+})
+
+test('Instantiate the client', async () => {
+  // Pass an optional connection string to the constructor
+  // new SpotsSessions('redis://localhost:6379')
+  const spotsSessions = new SpotsSessions({
+    connectionString: 'redis://localhost:6379',
+    tokenEncoding: 'base64',
+    tokenSize: 128,
+  });
+  assert.ok(spotsSessions instanceof SpotsSessions)
+  // Only constructed: this test never sends anything to port 6379.
+  spotsSessions.disconnect()
+})
+
+test('Create a session', async () => {
+  const spotsSessions = new SpotsSessions({});
+
+  const token = await spotsSessions.create({
+    app: 'my-app',
+    ownerId: '123qwe',
+    data: {
+      firstName: 'John',
+      lastName: 'Doe',
+      currentDeviceToken: '123'
+    },
+    duration: 3600
+  });
+
+  assert.equal(typeof token, 'string')
+  assert.equal(token.length, 172)
+  assert.deepStrictEqual(await spotsSessions.get({ app: 'my-app', token }), {
+    ownerId: '123qwe',
+    data: { firstName: 'John', lastName: 'Doe', currentDeviceToken: '123' },
+  })
+})
+
+test('Gets a session', async () => {
+  const spotsSessions = new SpotsSessions({});
+
+  const { ownerId, data } = await spotsSessions.get({
+    app: 'my-app',
+    token: 'qwerty',
+  });
+
+  assert.equal(ownerId, '123qwe')
+  assert.deepStrictEqual(data, { name: 'Jane', age: 24 })
+})
+
+test('Refreshes a session', async () => {
+  const spotsSessions = new SpotsSessions({});
+
+  const success = await spotsSessions.refresh({
+    app: 'my-app',
+    token: 'qwerty',
+    duration: 7200
+  });
+
+  assert.equal(success, true)
+})
+
+test('Updates a session', async () => {
+  const spotsSessions = new SpotsSessions({});
+
+  const success = await spotsSessions.update({
+    app: 'my-app',
+    token: 'qwerty',
+    data: {
+      name: null, // Use null to delete existing values, undefined values will be ignored
+      age: 25
+    }
+  });
+
+  assert.equal(success, true)
+  assert.deepStrictEqual((await spotsSessions.get({ app: 'my-app', token: 'qwerty' })).data, { age: 25 })
+})
+
+test('Kills a session', async () => {
+  const spotsSessions = new SpotsSessions({});
+
+  const success = await spotsSessions.kill({
+    app: 'my-app',
+    token: 'qwerty'
+  });
+
+  assert.equal(success, true)
+  assert.equal(await spotsSessions.get({ app: 'my-app', token: 'qwerty' }), undefined)
+})
+
+test('Kills all sessions of a user', async () => {
+  const spotsSessions = new SpotsSessions({});
+
+  const success = await spotsSessions.killAll({
+    app: 'my-app',
+    ownerId: '123qwe'
+  });
+
+  assert.equal(success, true, 'the session from "Create a session" was killed')
+  assert.equal(await server.raw('DBSIZE'), '0')
+})

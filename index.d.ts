@@ -1,0 +1,147 @@
+/**
+ * `@spots-tech/sessions`: users' sessions in Redis, native (Rust) edition.
+ *
+ * A drop-in replacement for the JavaScript package of the same name: the same class, options,
+ * methods and results.
+ */
+
+/** Node `Buffer` encodings that keep every bit of a token's randomness. */
+export type TokenEncoding = 'base64' | 'base64url' | 'hex'
+
+/** Options for {@link SpotsSessions}. Every field is optional. */
+export interface SpotsSessionsOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]`. Default: `redis://127.0.0.1:6379` (or the
+   * `SPOTS_SESSIONS_REDIS_URL` environment variable when it is set).
+   */
+  connectionString?: string
+  /** How tokens are encoded, as `Buffer#toString(encoding)`. Default `'base64'`. */
+  tokenEncoding?: TokenEncoding
+  /** Random bytes per token, 8 to 1024. Default `128` (a 172-character base64 token). */
+  tokenSize?: number
+  /** Milliseconds allowed to establish a connection. Default `10000`. */
+  connectTimeout?: number
+  /**
+   * Milliseconds a call may wait for Redis (including while connecting or reconnecting)
+   * before it rejects with `code: 'ERR_REDIS_TIMEOUT'`. Default `5000`.
+   */
+  commandTimeout?: number
+}
+
+/** A session's custom data: any JSON-serialisable plain object. */
+export type SessionData = Record<string, any>
+
+/** Arguments of {@link SpotsSessions.create}. */
+export interface CreateSessionDto<T extends object = SessionData> {
+  /** The application the session belongs to. Any string. */
+  app: string
+  /** The session's owner (a user id). Any string; a number is turned into a string. */
+  ownerId: string
+  /** Custom data stored with the session. Default `{}`. */
+  data?: T
+  /** Lifetime in whole seconds (1 to 2147483647). Omitted: the session never expires. */
+  duration?: number
+}
+
+/** Arguments of {@link SpotsSessions.get}. */
+export interface GetSessionDto {
+  app: string
+  token: string
+}
+
+/** What {@link SpotsSessions.get} resolves to when the session exists. */
+export interface GetSessionResponseDto<T extends object = SessionData> {
+  ownerId: string
+  /** Equal to `JSON.parse(JSON.stringify(data))` after every update. */
+  data: T
+}
+
+/** Arguments of {@link SpotsSessions.refresh}. */
+export interface RefreshSessionDto {
+  app: string
+  token: string
+  /** The new remaining life, in whole seconds (1 to 2147483647). */
+  duration: number
+}
+
+/** Arguments of {@link SpotsSessions.update}. */
+export interface UpdateSessionDto<T extends object = SessionData> {
+  app: string
+  token: string
+  /** Shallow merge: a `null` value deletes that key, an `undefined` value is ignored. */
+  data: { [K in keyof T]?: T[K] | null | undefined }
+}
+
+/** Arguments of {@link SpotsSessions.kill}. */
+export interface KillSessionDto {
+  app: string
+  token: string
+}
+
+/** Arguments of {@link SpotsSessions.killAll}. */
+export interface KillAllSessionsDto {
+  app: string
+  ownerId: string
+}
+
+/**
+ * Errors carry a stable `code`: `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` (bad input; the
+ * message names the field), `ERR_REDIS_TIMEOUT`, `ERR_REDIS_CONNECTION`, `ERR_REDIS` (an error
+ * reply), `ERR_CLOSED` (after `quit()`/`disconnect()`), `ERR_NOT_SUPPORTED`.
+ */
+export interface SpotsSessionsError extends Error {
+  code: string
+}
+
+/** Manages users' sessions in Redis. */
+export declare class SpotsSessions {
+  /**
+   * Connects in the background (never blocks, never throws because Redis is down). Throws at
+   * once on a bad option, naming it.
+   *
+   * @param options a `redis://` connection string, or {@link SpotsSessionsOptions}.
+   */
+  constructor(options?: string | SpotsSessionsOptions)
+
+  /**
+   * Reserved for the ioredis-style client of the original package. Not available in this
+   * version: every call on it rejects with `code: 'ERR_NOT_SUPPORTED'`.
+   */
+  readonly client: unknown
+
+  /** Creates a session and resolves to its token. */
+  create<T extends object = SessionData>(dto: CreateSessionDto<T>): Promise<string>
+
+  /**
+   * Resolves to the session's `{ ownerId, data }`, or to `undefined` when it does not exist or
+   * has expired.
+   *
+   * The declared type leaves out `undefined` on purpose, exactly like the original package's
+   * typings, so that existing strict TypeScript code compiles unchanged. Check the result before
+   * destructuring it when the token may be unknown.
+   */
+  get<T extends object = SessionData>(dto: GetSessionDto): Promise<GetSessionResponseDto<T>>
+
+  /** Sets the session's remaining life to `duration` seconds. `false` if it does not exist. */
+  refresh(dto: RefreshSessionDto): Promise<boolean>
+
+  /**
+   * Shallow-merges `data` into the session, atomically on the server; the remaining life is
+   * unchanged. `false` if it does not exist.
+   */
+  update<T extends object = SessionData>(dto: UpdateSessionDto<T>): Promise<boolean>
+
+  /** Deletes the session. `false` if it did not exist. */
+  kill(dto: KillSessionDto): Promise<boolean>
+
+  /** Deletes every session of `ownerId` in `app`. `true` if at least one was deleted. */
+  killAll(dto: KillAllSessionsDto): Promise<boolean>
+
+  /** Lets the calls in flight finish, then closes the connection. Resolves to `'OK'`. */
+  quit(): Promise<'OK'>
+
+  /** Closes the connection at once; calls in flight reject with `code: 'ERR_CLOSED'`. */
+  disconnect(): void
+}
+
+export default SpotsSessions
