@@ -1,6 +1,7 @@
 //! The Lua scripts behind the multi-key steps, loaded once per server and called by SHA.
 //!
 //! The scripts live in `src/lua/` as files; each one's header says its keys and arguments.
+//! `lib.lua` holds the helpers they share and is prepended to each at compile time.
 //! `EVALSHA` falls back to `SCRIPT LOAD` when a server answers `NOSCRIPT` (a restarted or
 //! failed-over Redis has an empty script cache).
 
@@ -17,11 +18,21 @@ pub struct Scripts {
     pub kill_all: Script,
 }
 
+/// `lua/lib.lua` followed by `lua/<name>.lua`.
+macro_rules! script {
+    ($name:literal) => {
+        Script::from_lua(concat!(
+            include_str!("lua/lib.lua"),
+            include_str!(concat!("lua/", $name, ".lua"))
+        ))
+    };
+}
+
 /// The scripts, hashed once per process.
 pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
-    create: Script::from_lua(include_str!("lua/create.lua")),
-    refresh: Script::from_lua(include_str!("lua/refresh.lua")),
-    update: Script::from_lua(include_str!("lua/update.lua")),
-    kill: Script::from_lua(include_str!("lua/kill.lua")),
-    kill_all: Script::from_lua(include_str!("lua/kill_all.lua")),
+    create: script!("create"),
+    refresh: script!("refresh"),
+    update: script!("update"),
+    kill: script!("kill"),
+    kill_all: script!("kill_all"),
 });

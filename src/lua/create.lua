@@ -9,24 +9,15 @@
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local duration = tonumber(ARGV[2])
 local expiry = '+inf'
 if duration > 0 then
   expiry = string.format('%d', now + duration * 1000)
 end
 
--- The index first (it must always over-approximate the live sessions), pruned of expired
--- members, and kept alive at least as long as its longest-lived session.
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', now))
-redis.call('ZADD', KEYS[2], expiry, ARGV[1])
-local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')[2]
-if last == 'inf' then
-  redis.call('PERSIST', KEYS[2])
-else
-  redis.call('PEXPIREAT', KEYS[2], last)
-end
+-- The index first: it must always over-approximate the live sessions.
+index_put(KEYS[2], ARGV[1], expiry, now)
 
 -- Then the session. Chunks keep unpack() below Lua's stack limit.
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])

@@ -7,5 +7,8 @@ if not owner then
   return 0
 end
 redis.call('DEL', KEYS[1])
-redis.call('ZREM', ARGV[3] .. owner, ARGV[1])
+local index = ARGV[3] .. owner
+redis.call('ZREM', index, ARGV[1])
+-- The killed session may have been the one that kept the index alive (or alive forever).
+fit_index_ttl(index)
 return 1

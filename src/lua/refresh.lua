@@ -8,20 +8,10 @@ local owner = redis.call('HGET', KEYS[1], ARGV[3])
 if not owner then
   return 0
 end
-local index = ARGV[4] .. owner
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local expiry = string.format('%d', now + tonumber(ARGV[2]) * 1000)
 
 -- The index first, as in create.lua.
-redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%d', now))
-redis.call('ZADD', index, expiry, ARGV[1])
-local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')[2]
-if last == 'inf' then
-  redis.call('PERSIST', index)
-else
-  redis.call('PEXPIREAT', index, last)
-end
-
+index_put(ARGV[4] .. owner, ARGV[1], expiry, now)
 redis.call('PEXPIREAT', KEYS[1], expiry)
 return 1
