@@ -6,24 +6,21 @@
 
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const crypto = require('node:crypto')
 const { SpotsSessions } = require('..')
 const { startRedis } = require('./helpers/redis')
+const { sessionKey, sessionId, indexKey, OWNER_FIELD } = require('./helpers/layout')
 
 let server
 
 // The README's examples use the literal token 'qwerty'. Seed that session through the documented
-// storage layout (format 1), so the examples find it: this also pins the layout down. The
-// owner field's name is the single byte 0xFF, written as Lua's '\255'.
+// storage layout (format 1), so the examples find it: this also pins the layout down.
 async function seedQwerty() {
-  const id = crypto.createHash('sha256').update('qwerty').digest().subarray(0, 16).toString('base64url')
-  const expiry = Date.now() + 3600_000
-  await server.raw('EVAL', `
-    redis.call('HSET', KEYS[1], '\\255', ARGV[1], 'name', '"Jane"', 'age', '24')
-    redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-    redis.call('PEXPIREAT', KEYS[2], ARGV[3])
-  `, '2', `S1:my-app:${id}`, 'O1:my-app:123qwe', '123qwe', id, String(expiry))
+  const expiry = Math.ceil(Date.now() / 1000) + 3600
+  const session = sessionKey('my-app', 'qwerty')
+  await server.command('HSET', session, OWNER_FIELD, '123qwe', 'name', '"Jane"', 'age', '24')
+  await server.command('EXPIREAT', session, expiry)
+  await server.command('ZADD', indexKey('my-app', '123qwe'), expiry, sessionId('qwerty'))
+  await server.command('EXPIREAT', indexKey('my-app', '123qwe'), expiry)
 }
 
 before(async () => {

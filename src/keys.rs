@@ -3,27 +3,30 @@
 //! | what | key | type | contents |
 //! | --- | --- | --- | --- |
 //! | a session | `S1:<app>:<id>` | hash | field `\xFF` → `<owner>`; one field per top-level data key → that value's JSON text |
-//! | an owner's index | `O1:<app>:<owner>` | sorted set | member `<id>`, score = expiry in ms since the epoch (`+inf`: never) |
+//! | an owner's index | `O1:<app>:<owner>` | sorted set | member `<id>`, score = expiry in seconds since the epoch, rounded up (`+inf`: never) |
 //!
-//! - `<id>` is the first 16 bytes of SHA-256(token), base64url without padding (22 characters).
-//!   The token itself is never stored, so a dump of the keyspace yields no usable token.
+//! - `<id>` is the first 16 bytes of SHA-256(token), as raw bytes. The token itself is never
+//!   stored, so a dump of the keyspace yields no usable token. Raw bytes rather than text keep
+//!   every key and index member short (memory per session is a product requirement).
 //! - `<app>` and `<owner>` are the names' bytes (WTF-8, see [`crate::text`]) escaped by
 //!   [`escape`]: `\` → `\\`, `:` → `\.`, `{` → `\(`, `}` → `\)`. The escaped form holds no `:`,
-//!   so the parts of a key are always told apart, and no `{…}`, so user input never picks a
-//!   Redis Cluster hash slot.
+//!   so the parts of a key are always told apart (the id has a fixed length), and no `{…}`, so
+//!   user input never picks a Redis Cluster hash slot (the id's bytes come from a hash).
 //! - The owner field's name is the single byte `0xFF`, which never occurs in UTF-8 and therefore
 //!   never equals a data key. It holds the *escaped* owner so that a script can form the index
 //!   key as `index_prefix(app) .. owner` without re-implementing the escaping.
 //! - The `1` in `S1:`/`O1:` is the layout version; a later version can find and migrate these keys.
 
-use base64::Engine;
 use sha2::{Digest, Sha256};
 
 /// Name of the hash field that holds the (escaped) owner.
 pub const OWNER_FIELD: &[u8] = b"\xFF";
 
-/// Length in characters of a session id.
-pub const ID_LEN: usize = 22;
+/// Length in bytes of a session id.
+pub const ID_LEN: usize = 16;
+
+/// A session id: what the keyspace stores instead of the token.
+pub type SessionId = [u8; ID_LEN];
 
 /// Escapes a name so that it contains none of `:`, `{`, `}` and can be decoded unambiguously.
 pub fn escape(name: &[u8]) -> Vec<u8> {
@@ -60,10 +63,13 @@ pub fn unescape(escaped: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The session id of a token: what the keyspace stores instead of the token.
-pub fn session_id(token: &[u8]) -> String {
+/// The session id of a token: the first 16 bytes of its SHA-256 (preimage resistance of 128
+/// bits; collisions are caught by `create` anyway).
+pub fn session_id(token: &[u8]) -> SessionId {
     let digest = Sha256::digest(token);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    let mut id = [0u8; ID_LEN];
+    id.copy_from_slice(&digest[..ID_LEN]);
+    id
 }
 
 fn key(prefix: &[u8], escaped_app: &[u8], rest: &[u8]) -> Vec<u8> {
@@ -89,8 +95,8 @@ impl AppKeys {
     }
 
     /// `S1:<app>:<id>`.
-    pub fn session(&self, id: &str) -> Vec<u8> {
-        key(b"S1:", &self.escaped_app, id.as_bytes())
+    pub fn session(&self, id: &SessionId) -> Vec<u8> {
+        key(b"S1:", &self.escaped_app, id)
     }
 
     /// `S1:<app>:`: a session key is this followed by the id.
@@ -158,12 +164,10 @@ mod tests {
     fn session_keys_are_prefix_plus_fixed_length_id() {
         let keys = AppKeys::new(b"my:app");
         let id = session_id(b"token");
-        assert_eq!(id.len(), ID_LEN);
-        assert!(id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        // SHA-256("token"), first 16 bytes.
+        assert_eq!(id[..4], [0x3c, 0x46, 0x9e, 0x9d]);
         let k = keys.session(&id);
-        assert_eq!(&k[..], [&keys.session_prefix()[..], id.as_bytes()].concat());
+        assert_eq!(&k[..], [&keys.session_prefix()[..], &id[..]].concat());
         assert!(k.starts_with(b"S1:my\\.app:"));
         assert_eq!(keys.index_for_escaped(b"o"), b"O1:my\\.app:o");
         assert_ne!(session_id(b"token"), session_id(b"token2"));

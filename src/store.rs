@@ -114,7 +114,7 @@ impl SessionStore {
         for _ in 0..CREATE_ATTEMPTS {
             let token = self.token.generate();
             let id = session_id(token.as_bytes());
-            args[0] = Value::from(id.as_str());
+            args[0] = bytes(&id);
             let created = self
                 .eval(
                     &SCRIPTS.create,
@@ -151,7 +151,7 @@ impl SessionStore {
         let keys = AppKeys::new(app);
         let id = session_id(token);
         let args = vec![
-            Value::from(id.as_str()),
+            bytes(&id),
             Value::from(duration as i64),
             bytes(OWNER_FIELD),
             bytes(&keys.index_prefix()),
@@ -183,11 +183,7 @@ impl SessionStore {
     pub async fn kill(&self, app: &[u8], token: &[u8]) -> Result<bool> {
         let keys = AppKeys::new(app);
         let id = session_id(token);
-        let args = vec![
-            Value::from(id.as_str()),
-            bytes(OWNER_FIELD),
-            bytes(&keys.index_prefix()),
-        ];
+        let args = vec![bytes(&id), bytes(OWNER_FIELD), bytes(&keys.index_prefix())];
         Ok(self
             .eval(&SCRIPTS.kill, vec![key(keys.session(&id))], args)
             .await?

@@ -51,6 +51,74 @@ function rawCommand(port, line, timeoutMs = 1000) {
   })
 }
 
+// A minimal binary-safe RESP2 client: keys and fields hold raw bytes (session ids are binary),
+// which redis-cli's argv cannot carry. It only ever talks to a server the harness started.
+function parseReply(buf, pos) {
+  if (pos >= buf.length) return null
+  const eol = buf.indexOf('\r\n', pos)
+  if (eol < 0) return null
+  const type = String.fromCharCode(buf[pos])
+  const line = buf.toString('latin1', pos + 1, eol)
+  const next = eol + 2
+  if (type === '+') return { value: line, pos: next }
+  if (type === '-') return { value: new Error(line), pos: next }
+  if (type === ':') return { value: Number(line), pos: next }
+  if (type === '$') {
+    const n = Number(line)
+    if (n < 0) return { value: null, pos: next }
+    if (buf.length < next + n + 2) return null
+    return { value: buf.subarray(next, next + n), pos: next + n + 2 }
+  }
+  if (type === '*') {
+    const n = Number(line)
+    if (n < 0) return { value: null, pos: next }
+    const items = []
+    let p = next
+    for (let i = 0; i < n; i++) {
+      const r = parseReply(buf, p)
+      if (!r) return null
+      items.push(r.value)
+      p = r.pos
+    }
+    return { value: items, pos: p }
+  }
+  throw new Error(`unexpected RESP type ${JSON.stringify(type)}`)
+}
+
+/** Sends one command (strings, numbers or Buffers); bulk replies come back as Buffers. */
+function command(port, ...args) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1')
+    let buf = Buffer.alloc(0)
+    const timer = setTimeout(() => {
+      sock.destroy()
+      reject(new Error('resp: timeout'))
+    }, 5000)
+    sock.on('connect', () => {
+      const parts = [Buffer.from(`*${args.length}\r\n`)]
+      for (const a of args) {
+        const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a))
+        parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'))
+      }
+      sock.write(Buffer.concat(parts))
+    })
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d])
+      const r = parseReply(buf, 0)
+      if (r) {
+        clearTimeout(timer)
+        sock.end()
+        if (r.value instanceof Error) reject(r.value)
+        else resolve(r.value)
+      }
+    })
+    sock.on('error', (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+  })
+}
+
 /**
  * Starts `redis-server` on a free port (or on `opts.port`) with no persistence unless asked.
  * Resolves to `{ port, url, stop(), restart(), cli(...args) }` once it answers PING.
@@ -97,6 +165,10 @@ async function startRedis(opts = {}) {
         await exited
       }
     },
+    /** One command over a binary-safe connection; see `command`. */
+    command(...cmdArgs) {
+      return command(port, ...cmdArgs)
+    },
     /** Runs redis-cli against this server and resolves with its trimmed stdout. */
     cli(...cliArgs) {
       return new Promise((resolve, reject) => {
@@ -121,4 +193,4 @@ async function startRedis(opts = {}) {
   return server
 }
 
-module.exports = { startRedis, freePort, sleep, rawCommand }
+module.exports = { startRedis, freePort, sleep, rawCommand, command }
