@@ -28,6 +28,13 @@ export declare class NativeSessions {
   kill(id: number, app: string, token: string): void
   /** Starts `killAll`; resolves to whether at least one session was killed. */
   killAll(id: number, app: string, ownerId: string): void
+  /** Starts one `client` command; resolves to its reply (`buffers`: strings as Buffers). */
+  command(id: number, name: string, args: Array<Arg>, buffers: boolean): void
+  /**
+   * Starts a pipeline (`transaction`: inside `MULTI`/`EXEC`) of `names.len()` commands whose
+   * arguments are `args`, `argc[i]` of them for command `i`, in order.
+   */
+  batch(id: number, names: Array<string>, argc: Array<number>, args: Array<Arg>, transaction: boolean): void
   /** Starts closing the connection gracefully; resolves to `'OK'`. */
   quit(id: number): void
   /** Closes the connection at once, without waiting for replies. */

@@ -8,10 +8,15 @@
 // src/bridge.rs). Every native call returns at once; outcomes arrive through `#onBatch`.
 
 const { NativeSessions } = require('./binding.js')
+const { RedisClient, decodeReply } = require('./client.js')
 
+// Completion tags (src/bridge.rs).
 const TAG_VALUE = 0
 const TAG_SESSION = 1
 const TAG_ERROR = 2
+const TAG_ENCODED = 3
+const TAG_ENCODED_BUFFERS = 4
+const TAG_EVENT = 5
 
 function codedError(Ctor, code, message) {
   const err = new Ctor(message)
@@ -26,10 +31,6 @@ function typeError(field, expected, value) {
 
 function closedError() {
   return codedError(Error, 'ERR_CLOSED', 'Connection is closed (quit() or disconnect() was called)')
-}
-
-function notSupported(what, instead) {
-  return codedError(Error, 'ERR_NOT_SUPPORTED', `${what} is not supported${instead ? `; ${instead}` : ''}`)
 }
 
 // `"<code>:<message>"` from the native side becomes an Error with that code.
@@ -110,16 +111,9 @@ function nativeOptions(options) {
   }
 }
 
-// `client` belongs to a later release; until then every use of it fails loudly.
-const clientPlaceholder = new Proxy(Object.freeze({}), {
-  get(_target, prop) {
-    if (prop === 'then' || typeof prop === 'symbol') return undefined
-    return () => Promise.reject(notSupported(`client.${String(prop)}()`, 'this version does not expose a Redis client yet'))
-  },
-})
-
 class SpotsSessions {
   #native
+  #client
   #pending = new Map()
   #lastId = 0
   #closing = false
@@ -138,11 +132,18 @@ class SpotsSessions {
       // Native option errors already name the option; give them the stable code.
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', err.message)
     }
+    this.#client = new RedisClient({
+      command: (name, args, buffers) => this.#call((id) => this.#native.command(id, name, args, buffers)),
+      batch: (names, argc, args, transaction) =>
+        this.#call((id) => this.#native.batch(id, names, argc, args, transaction), true),
+      quit: () => this.quit(),
+      disconnect: () => this.disconnect(),
+    })
   }
 
-  /** Reserved for the ioredis-style client; not available in this version. */
+  /** The ioredis-style client on this instance's connection (see client.js). */
   get client() {
-    return clientPlaceholder
+    return this.#client
   }
 
   create(dto) {
@@ -219,7 +220,9 @@ class SpotsSessions {
   quit() {
     if (this.#quitting) return this.#quitting
     this.#closing = true
-    this.#quitting = this.#whenIdle().then(() => this.#start((id) => this.#native.quit(id)))
+    this.#quitting = this.#whenIdle()
+      .then(() => this.#start((id) => this.#native.quit(id)))
+      .finally(() => this.#client._event('end'))
     return this.#quitting
   }
 
@@ -232,25 +235,32 @@ class SpotsSessions {
     this.#native.setActive(false)
     for (const call of pending) call.reject(closedError())
     this.#settleIdle()
+    this.#client._event('end')
   }
 
-  #call(start) {
+  #call(start, raw = false) {
     if (this.#closing) return Promise.reject(closedError())
-    return this.#start(start)
+    return this.#start(start, raw)
   }
 
-  #start(start) {
-    const id = (this.#lastId = (this.#lastId + 1) >>> 0)
+  // `raw`: an encoded reply resolves as the Buffer itself (pipelines decode it per command).
+  #start(start, raw = false) {
+    let id = (this.#lastId = (this.#lastId + 1) >>> 0)
+    if (id === 0) id = this.#lastId = 1 // id 0 carries connection events
     start(id)
     if (this.#pending.size === 0) this.#native.setActive(true)
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
+      this.#pending.set(id, { resolve, reject, raw })
     })
   }
 
   #onBatch(batch) {
     const pending = this.#pending
     for (let i = 0; i < batch.length; i += 3) {
+      if (batch[i + 1] === TAG_EVENT) {
+        this.#onEvent(batch[i + 2])
+        continue
+      }
       const call = pending.get(batch[i])
       if (call === undefined) continue // settled already by disconnect()
       pending.delete(batch[i])
@@ -266,6 +276,8 @@ class SpotsSessions {
             const [ownerId, data] = JSON.parse(value)
             call.resolve({ ownerId, data })
           }
+        } else if (tag === TAG_ENCODED || tag === TAG_ENCODED_BUFFERS) {
+          call.resolve(call.raw ? value : decodeReply(value, tag === TAG_ENCODED_BUFFERS))
         } else if (tag === TAG_ERROR) {
           call.reject(nativeError(value))
         } else {
@@ -279,6 +291,12 @@ class SpotsSessions {
       this.#native.setActive(false)
       this.#settleIdle()
     }
+  }
+
+  #onEvent(text) {
+    const colon = text.indexOf(':')
+    if (colon < 0) this.#client._event(text)
+    else this.#client._event(text.slice(0, colon), text.slice(colon + 1))
   }
 
   #whenIdle() {

@@ -5,14 +5,17 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Function;
+use fred::bytes::Bytes;
+use fred::prelude::Value;
+use napi::bindgen_prelude::{Buffer, Either, Function};
 use napi::{Env, JsString, Status};
 use napi_derive::napi;
 
 use crate::bridge::{Bridge, Item, Outcome};
+use crate::commands::{self, Command};
 use crate::config::{Options, RawOptions};
 use crate::error::{Error, Result};
-use crate::store::SessionStore;
+use crate::store::{ConnectionEvent, SessionStore};
 use crate::text::{may_be_lossy, wtf8_from_utf16};
 use crate::{runtime, validate};
 
@@ -53,6 +56,16 @@ fn name_bytes(s: JsString) -> napi::Result<Vec<u8>> {
     Ok(wtf8_from_utf16(units))
 }
 
+/// A command argument from JavaScript (already stringified there, as ioredis does).
+type Arg = Either<String, Buffer>;
+
+fn arg_value(arg: Arg) -> Value {
+    match arg {
+        Either::A(s) => Value::String(s.into()),
+        Either::B(b) => Value::Bytes(Bytes::copy_from_slice(&b)),
+    }
+}
+
 fn to_napi(err: Error) -> napi::Error {
     napi::Error::new(Status::InvalidArg, err.to_string())
 }
@@ -78,6 +91,18 @@ impl NativeSessions {
     }
 }
 
+impl NativeSessions {
+    /// Runs a `client` command future and delivers its reply.
+    fn dispatch_reply<F>(&self, id: u32, buffers: bool, work: F)
+    where
+        F: Future<Output = Result<crate::reply::Reply>> + Send + 'static,
+    {
+        self.dispatch(id, Ok(()), async move {
+            work.await.map(|reply| Outcome::Reply(reply, buffers))
+        });
+    }
+}
+
 #[napi]
 impl NativeSessions {
     /// Validates the options and starts connecting in the background; never waits for Redis.
@@ -95,13 +120,22 @@ impl NativeSessions {
         })
         .map_err(to_napi)?;
         let runtime = runtime::get().map_err(to_napi)?;
+        let bridge = Arc::new(Bridge::new(on_batch)?);
+        let events = Arc::clone(&bridge);
         let store = {
             let _entered = runtime.enter();
-            SessionStore::connect(&options).map_err(to_napi)?
+            SessionStore::connect(&options, move |event| {
+                let text = match event {
+                    ConnectionEvent::Ready => "ready".to_string(),
+                    ConnectionEvent::Error(detail) => format!("error:{detail}"),
+                };
+                events.complete(0, Outcome::Event(text));
+            })
+            .map_err(to_napi)?
         };
         Ok(NativeSessions {
             store: Arc::new(store),
-            bridge: Arc::new(Bridge::new(on_batch)?),
+            bridge,
             runtime,
         })
     }
@@ -198,6 +232,60 @@ impl NativeSessions {
         let check = validate::name("app", &app).and(validate::name("ownerId", &owner));
         let store = Arc::clone(&self.store);
         self.dispatch(id, check, async move { store.kill_all(&app, &owner).await });
+        Ok(())
+    }
+
+    /// Starts one `client` command; resolves to its reply (`buffers`: strings as Buffers).
+    #[napi]
+    pub fn command(&self, id: u32, name: String, args: Vec<Arg>, buffers: bool) {
+        let cmd = Command {
+            name,
+            args: args.into_iter().map(arg_value).collect(),
+        };
+        let store = Arc::clone(&self.store);
+        self.dispatch_reply(id, buffers, async move {
+            commands::run(store.redis()?, cmd).await
+        });
+    }
+
+    /// Starts a pipeline (`transaction`: inside `MULTI`/`EXEC`) of `names.len()` commands whose
+    /// arguments are `args`, `argc[i]` of them for command `i`, in order.
+    #[napi]
+    pub fn batch(
+        &self,
+        id: u32,
+        names: Vec<String>,
+        argc: Vec<u32>,
+        args: Vec<Arg>,
+        transaction: bool,
+    ) -> napi::Result<()> {
+        if names.len() != argc.len()
+            || argc.iter().map(|&n| n as usize).sum::<usize>() != args.len()
+        {
+            return Err(napi::Error::new(
+                Status::InvalidArg,
+                "batch: names, argc and args do not line up",
+            ));
+        }
+        let mut args = args.into_iter().map(arg_value);
+        let cmds: Vec<Command> = names
+            .into_iter()
+            .zip(argc)
+            .map(|(name, n)| Command {
+                name,
+                args: args.by_ref().take(n as usize).collect(),
+            })
+            .collect();
+        let store = Arc::clone(&self.store);
+        // Strings stay raw in the encoded reply; JS decodes each command's as text or Buffers.
+        self.dispatch_reply(id, false, async move {
+            let redis = store.redis()?;
+            if transaction {
+                commands::transaction(redis, cmds).await
+            } else {
+                commands::pipeline(redis, cmds).await
+            }
+        });
         Ok(())
     }
 

@@ -7,16 +7,20 @@
 //! flat array `[id, tag, value, id, tag, value, …]`. Under load one wake-up settles hundreds of
 //! calls, and no call creates its own threadsafe function or N-API async work.
 //!
-//! Tags: `0` resolve with `value`; `1` a `get` result, `value` is `[owner, data]` JSON text or
-//! `null` (not found); `2` reject, `value` is `"<code>:<message>"`.
+//! Tags: `0` resolve with `value` (a string, number, boolean, `null` or Buffer); `1` a `get`
+//! result, `value` is `[owner, data]` JSON text or `null` (not found); `2` reject, `value` is
+//! `"<code>:<message>"`; `3`/`4` resolve with the nested reply encoded in the Buffer `value`
+//! (see [`crate::reply`]), decoding its strings as text (`3`) or as Buffers (`4`); `5` (id `0`)
+//! a connection event for the `client`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{Either4, Function, Null};
+use napi::bindgen_prelude::{Buffer, Either6, Function, Null};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 
 use crate::error::Error;
+use crate::reply::Reply;
 
 /// What a finished call resolves or rejects with.
 #[derive(Debug)]
@@ -27,6 +31,11 @@ pub enum Outcome {
     Bool(bool),
     /// A `get`: the `[owner, data]` JSON text, or `None` for "not found".
     Session(Option<String>),
+    /// A `client` command's reply; `true` when its strings should arrive as Buffers.
+    Reply(Reply, bool),
+    /// A connection event for the `client` (delivered with id 0): `ready`, `error:<detail>`,
+    /// `end`.
+    Event(String),
     /// Reject.
     Failed(Error),
 }
@@ -56,7 +65,7 @@ impl From<Option<String>> for Outcome {
 }
 
 /// One element of the flat batch array handed to JavaScript.
-pub type Item = Either4<u32, String, bool, Null>;
+pub type Item = Either6<u32, f64, String, bool, Null, Buffer>;
 
 #[derive(Default)]
 struct Queue {
@@ -79,18 +88,32 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Reply bytes as a JS string: UTF-8, invalid sequences replaced (what ioredis's
+/// `buffer.toString()` does); the `*Buffer` variants exist for binary data.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 fn flatten(items: Vec<(u32, Outcome)>) -> Vec<Item> {
     let mut flat = Vec::with_capacity(items.len() * 3);
     for (id, outcome) in items {
-        flat.push(Either4::A(id));
+        flat.push(Either6::A(id));
         let (tag, value) = match outcome {
-            Outcome::Text(s) => (0, Either4::B(s)),
-            Outcome::Bool(b) => (0, Either4::C(b)),
-            Outcome::Session(Some(json)) => (1, Either4::B(json)),
-            Outcome::Session(None) => (1, Either4::D(Null)),
-            Outcome::Failed(err) => (2, Either4::B(format!("{}:{err}", err.code()))),
+            Outcome::Text(s) => (0, Either6::C(s)),
+            Outcome::Bool(b) => (0, Either6::D(b)),
+            Outcome::Session(Some(json)) => (1, Either6::C(json)),
+            Outcome::Session(None) => (1, Either6::E(Null)),
+            Outcome::Failed(err) => (2, Either6::C(format!("{}:{err}", err.code()))),
+            Outcome::Reply(reply, buffers) => match reply {
+                Reply::Nil => (0, Either6::E(Null)),
+                Reply::Number(n) => (0, Either6::B(n)),
+                Reply::Text(bytes) if buffers => (0, Either6::F(bytes.into())),
+                Reply::Text(bytes) => (0, Either6::C(text(bytes))),
+                Reply::Encoded(bytes) => (if buffers { 4 } else { 3 }, Either6::F(bytes.into())),
+            },
+            Outcome::Event(text) => (5, Either6::C(text)),
         };
-        flat.push(Either4::A(tag));
+        flat.push(Either6::A(tag));
         flat.push(value);
     }
     flat
@@ -159,11 +182,11 @@ mod tests {
             (4, Outcome::Failed(Error::Closed)),
         ]);
         assert_eq!(flat.len(), 12);
-        assert!(matches!(flat[0], Either4::A(1)));
-        assert!(matches!(&flat[2], Either4::B(s) if s == "tok"));
-        assert!(matches!(flat[5], Either4::C(true)));
-        assert!(matches!(flat[7], Either4::A(1)));
-        assert!(matches!(flat[8], Either4::D(Null)));
-        assert!(matches!(&flat[11], Either4::B(s) if s.starts_with("ERR_CLOSED:")));
+        assert!(matches!(flat[0], Either6::A(1)));
+        assert!(matches!(&flat[2], Either6::C(s) if s == "tok"));
+        assert!(matches!(flat[5], Either6::D(true)));
+        assert!(matches!(flat[7], Either6::A(1)));
+        assert!(matches!(flat[8], Either6::E(Null)));
+        assert!(matches!(&flat[11], Either6::C(s) if s.starts_with("ERR_CLOSED:")));
     }
 }

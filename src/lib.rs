@@ -6,6 +6,8 @@
 //! - [`store`]: the session operations in plain async Rust on `fred`, with the Lua scripts of
 //!   [`scripts`] for every multi-key step;
 //! - [`data`], [`token`], [`text`], [`validate`], [`config`]: values and their checks;
+//! - [`commands`], [`reply`]: arbitrary commands for the ioredis-style `client`, and their
+//!   replies;
 //! - [`bridge`]: the single path by which results reach JavaScript (batched completions);
 //! - [`binding`]: the thin N-API class that `index.js` wraps as `SpotsSessions`;
 //! - [`runtime`]: the shared tokio runtime;
@@ -13,10 +15,12 @@
 
 pub mod binding;
 pub mod bridge;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod error;
 pub mod keys;
+pub mod reply;
 pub mod runtime;
 pub mod scripts;
 pub mod store;

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fred::bytes::Bytes;
-use fred::prelude::{Builder, Client, ClientLike, Key, Value};
+use fred::prelude::{Builder, Client, ClientLike, EventInterface, Key, Value};
 use fred::types::{ClusterHash, CustomCommand};
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
@@ -21,6 +22,15 @@ use crate::token::TokenOptions;
 /// How many fresh tokens `create` draws before giving up on collisions. With the minimum
 /// `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
 const CREATE_ATTEMPTS: usize = 3;
+
+/// A change in the connection's state, for the `client`'s ioredis-style events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionEvent {
+    /// Connected (first time or again) and ready for commands.
+    Ready,
+    /// The connection failed or was lost; fred keeps reconnecting.
+    Error(String),
+}
 
 /// A connected session store.
 pub struct SessionStore {
@@ -39,15 +49,36 @@ fn key(v: Vec<u8>) -> Key {
 }
 
 impl SessionStore {
-    /// Builds the client and starts connecting in the background. Must run inside the tokio
+    /// Builds the client and starts connecting in the background; `on_event` hears about every
+    /// (re)connection and connection error until the store is closed. Must run inside the tokio
     /// runtime; never waits for Redis.
-    pub fn connect(opts: &Options) -> Result<Self> {
+    pub fn connect(
+        opts: &Options,
+        on_event: impl Fn(ConnectionEvent) + Send + 'static,
+    ) -> Result<Self> {
         let client = Builder::from_config(opts.redis.clone())
             .set_connection_config(opts.connection_config())
             .set_performance_config(opts.performance_config())
             .set_policy(opts.reconnect_policy())
             .build()
             .map_err(Error::from)?;
+        // Subscribe before connecting, so that the first connection is heard too. fred closes
+        // these streams on quit, which ends the task.
+        let mut reconnects = client.reconnect_rx();
+        let mut errors = client.error_rx();
+        tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    r = reconnects.recv() => r.map(|_| ConnectionEvent::Ready),
+                    e = errors.recv() => e.map(|(err, _)| ConnectionEvent::Error(err.details().to_string())),
+                };
+                match event {
+                    Ok(event) => on_event(event),
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
         // The task drives the connection and reconnects forever; commands issued before it
         // is up wait in fred's queue, bounded by `commandTimeout`.
         drop(client.connect());
@@ -65,6 +96,12 @@ impl SessionStore {
         } else {
             Ok(())
         }
+    }
+
+    /// The connection itself, for `client` commands. Fails once the store is closed.
+    pub fn redis(&self) -> Result<&Client> {
+        self.check_open()?;
+        Ok(&self.client)
     }
 
     fn redis_error(&self, err: fred::error::Error) -> Error {

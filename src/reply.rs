@@ -1,0 +1,154 @@
+//! Redis replies on their way to JavaScript, shaped the way ioredis hands them out.
+//!
+//! Flat replies (a string, an integer, nil) cross N-API as one value. Nested replies (arrays,
+//! pipeline results) are encoded into one byte buffer that `index.js` decodes in a single pass:
+//! building a JS array element by element through N-API costs far more than one buffer.
+//!
+//! Encoding (little-endian): `0` nil · `1 len:u32 bytes` a string · `2 f64` an integer ·
+//! `3 count:u32 items…` an array · `4 len:u32 bytes` an error (inside pipeline results).
+
+use fred::prelude::Value;
+
+/// Tag bytes of the encoding.
+pub mod tag {
+    pub const NIL: u8 = 0;
+    pub const STRING: u8 = 1;
+    pub const INTEGER: u8 = 2;
+    pub const ARRAY: u8 = 3;
+    pub const ERROR: u8 = 4;
+}
+
+/// A reply ready to cross into JavaScript.
+#[derive(Debug, PartialEq)]
+pub enum Reply {
+    /// A string reply (bulk or simple).
+    Text(Vec<u8>),
+    /// An integer reply (ioredis returns integers as JS numbers).
+    Number(f64),
+    /// A nil reply.
+    Nil,
+    /// A nested reply, encoded as described in the module docs.
+    Encoded(Vec<u8>),
+}
+
+fn push_bytes(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    out.push(tag);
+    // Redis caps a bulk string at 512 MB, far below u32::MAX.
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Appends one value to an encoded buffer.
+pub fn encode_into(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.push(tag::NIL),
+        Value::String(s) => push_bytes(out, tag::STRING, s.as_bytes()),
+        Value::Bytes(b) => push_bytes(out, tag::STRING, b),
+        Value::Queued => push_bytes(out, tag::STRING, b"QUEUED"),
+        Value::Integer(i) => {
+            out.push(tag::INTEGER);
+            out.extend_from_slice(&(*i as f64).to_le_bytes());
+        }
+        // RESP2 (which this client speaks) sends doubles as bulk strings, as ioredis returns them.
+        Value::Double(d) => push_bytes(out, tag::STRING, d.to_string().as_bytes()),
+        Value::Boolean(b) => {
+            out.push(tag::INTEGER);
+            out.extend_from_slice(&f64::from(u8::from(*b)).to_le_bytes());
+        }
+        Value::Array(items) => {
+            out.push(tag::ARRAY);
+            out.extend_from_slice(&(items.len() as u32).to_le_bytes());
+            for item in items {
+                encode_into(item, out);
+            }
+        }
+        Value::Map(map) => {
+            out.push(tag::ARRAY);
+            out.extend_from_slice(&((map.len() * 2) as u32).to_le_bytes());
+            for (k, v) in map.iter() {
+                push_bytes(out, tag::STRING, k.as_bytes());
+                encode_into(v, out);
+            }
+        }
+    }
+}
+
+/// Appends an error (a failed pipeline command) to an encoded buffer.
+pub fn encode_error(message: &str, out: &mut Vec<u8>) {
+    push_bytes(out, tag::ERROR, message.as_bytes());
+}
+
+impl From<Value> for Reply {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Null => Reply::Nil,
+            Value::String(s) => Reply::Text(s.as_bytes().to_vec()),
+            Value::Bytes(b) => Reply::Text(b.to_vec()),
+            Value::Queued => Reply::Text(b"QUEUED".to_vec()),
+            Value::Integer(i) => Reply::Number(i as f64),
+            other @ (Value::Double(_) | Value::Boolean(_) | Value::Array(_) | Value::Map(_)) => {
+                if let Value::Double(d) = other {
+                    return Reply::Text(d.to_string().into_bytes());
+                }
+                let mut out = Vec::with_capacity(64);
+                encode_into(&other, &mut out);
+                Reply::Encoded(out)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_replies_stay_flat() {
+        assert_eq!(Reply::from(Value::Null), Reply::Nil);
+        assert_eq!(Reply::from(Value::Integer(-3)), Reply::Number(-3.0));
+        assert_eq!(Reply::from(Value::from("OK")), Reply::Text(b"OK".to_vec()));
+        assert_eq!(
+            Reply::from(Value::Double(1.5)),
+            Reply::Text(b"1.5".to_vec())
+        );
+    }
+
+    #[test]
+    fn arrays_are_encoded() {
+        let v = Value::Array(vec![
+            Value::from("a"),
+            Value::Null,
+            Value::Integer(2),
+            Value::Array(vec![]),
+        ]);
+        let Reply::Encoded(bytes) = Reply::from(v) else {
+            panic!("not encoded")
+        };
+        let mut expected = vec![
+            tag::ARRAY,
+            4,
+            0,
+            0,
+            0,
+            tag::STRING,
+            1,
+            0,
+            0,
+            0,
+            b'a',
+            tag::NIL,
+            tag::INTEGER,
+        ];
+        expected.extend_from_slice(&2f64.to_le_bytes());
+        expected.extend_from_slice(&[tag::ARRAY, 0, 0, 0, 0]);
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn errors_are_tagged() {
+        let mut out = Vec::new();
+        encode_error("WRONGTYPE x", &mut out);
+        assert_eq!(out[0], tag::ERROR);
+        assert_eq!(&out[5..], b"WRONGTYPE x");
+    }
+}
