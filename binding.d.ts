@@ -55,4 +55,10 @@ export interface NativeOptions {
   connectTimeout?: number
   /** Milliseconds a call may wait for Redis before it rejects (default 5000). */
   commandTimeout?: number
+  /** Re-sends of a command whose connection dropped mid-flight (default 20). */
+  maxRetriesPerRequest?: number
+  /** `false`: reject at once while disconnected instead of waiting (default `true`). */
+  enableOfflineQueue?: boolean
+  /** Most calls waiting for a connection; 0 means no limit (default 0). */
+  offlineQueueLimit?: number
 }

@@ -29,6 +29,21 @@ export interface SpotsSessionsOptions {
    * before it rejects with `code: 'ERR_REDIS_TIMEOUT'`. Default `5000`.
    */
   commandTimeout?: number
+  /**
+   * How many times a command is re-sent when its connection drops while it is in flight, as
+   * ioredis's option. Default `20`. (A `null` means no limit other than `commandTimeout`.)
+   */
+  maxRetriesPerRequest?: number | null
+  /**
+   * As ioredis: `true` (default) lets calls wait for the connection while Redis is unreachable
+   * (up to `commandTimeout`); `false` rejects them at once with `code: 'ERR_REDIS_OFFLINE'`.
+   */
+  enableOfflineQueue?: boolean
+  /**
+   * Most calls that may wait for the connection at once; further calls reject at once with
+   * `code: 'ERR_REDIS_OFFLINE'`. `0` (default) means no limit.
+   */
+  offlineQueueLimit?: number
 }
 
 /** A session's custom data: any JSON-serialisable plain object. */

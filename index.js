@@ -108,6 +108,10 @@ function nativeOptions(options) {
     tokenSize: optionOf(options, 'tokenSize', 'number'),
     connectTimeout: optionOf(options, 'connectTimeout', 'number'),
     commandTimeout: optionOf(options, 'commandTimeout', 'number'),
+    // ioredis: `null` means "retry until the command times out".
+    maxRetriesPerRequest: options.maxRetriesPerRequest === null ? 0xfffffffe : optionOf(options, 'maxRetriesPerRequest', 'number'),
+    enableOfflineQueue: optionOf(options, 'enableOfflineQueue', 'boolean'),
+    offlineQueueLimit: optionOf(options, 'offlineQueueLimit', 'number'),
   }
 }
 

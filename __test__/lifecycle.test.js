@@ -7,6 +7,7 @@ const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
+const net = require('node:net')
 const { SpotsSessions } = require('..')
 const { startRedis, freePort, sleep } = require('./helpers/redis')
 
@@ -151,4 +152,67 @@ describe('outages', () => {
       await server.stop()
     }
   })
+
+  test('a server that accepts the connection and never answers: calls reject on commandTimeout', async () => {
+    const sockets = new Set()
+    const silent = net.createServer((sock) => {
+      sockets.add(sock)
+      sock.on('error', () => {})
+      // Swallow everything, answer nothing.
+    })
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address()
+    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, commandTimeout: 700, connectTimeout: 500 })
+    try {
+      const outcomes = await Promise.allSettled([
+        s.get({ app: 'a', token: 't' }),
+        s.create({ app: 'a', ownerId: 'o', data: {}, duration: 10 }),
+        s.client.get('k'),
+      ])
+      for (const o of outcomes) {
+        assert.equal(o.status, 'rejected')
+        assert.ok(['ERR_REDIS_TIMEOUT', 'ERR_REDIS_CONNECTION'].includes(o.reason.code), `${o.reason.code}: ${o.reason.message}`)
+      }
+      assert.ok(outcomes.some((o) => o.reason.code === 'ERR_REDIS_TIMEOUT'))
+    } finally {
+      s.disconnect()
+      for (const sock of sockets) sock.destroy()
+      silent.close()
+    }
+  })
+
+  test('enableOfflineQueue: false rejects at once while disconnected', async () => {
+    const port = await freePort()
+    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, enableOfflineQueue: false, commandTimeout: 5000 })
+    const started = Date.now()
+    await assert.rejects(s.get({ app: 'a', token: 't' }), (err) => err.code === 'ERR_REDIS_OFFLINE' && /enableOfflineQueue/.test(err.message))
+    assert.ok(Date.now() - started < 4000, 'it did not wait for commandTimeout')
+    s.disconnect()
+  })
+
+  test('offlineQueueLimit bounds how many calls wait for the connection', async () => {
+    const port = await freePort()
+    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, offlineQueueLimit: 5, commandTimeout: 800 })
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => s.get({ app: 'a', token: 't' })))
+    const codes = outcomes.map((o) => o.reason && o.reason.code)
+    assert.ok(codes.every((c) => c === 'ERR_REDIS_OFFLINE' || c === 'ERR_REDIS_TIMEOUT'), codes.join())
+    assert.ok(codes.filter((c) => c === 'ERR_REDIS_OFFLINE').length >= 30, `most calls were refused at once: ${codes.join()}`)
+    s.disconnect()
+  })
+
+  test('bad option values throw at once, naming the option', () => {
+    for (const [options, name] of [
+      [{ maxRetriesPerRequest: -1 }, 'maxRetriesPerRequest'],
+      [{ maxRetriesPerRequest: 1.5 }, 'maxRetriesPerRequest'],
+      [{ offlineQueueLimit: -3 }, 'offlineQueueLimit'],
+      [{ enableOfflineQueue: 'no' }, 'enableOfflineQueue'],
+      [{ commandTimeout: 0 }, 'commandTimeout'],
+      [{ connectTimeout: Infinity }, 'connectTimeout'],
+    ]) {
+      assert.throws(() => new SpotsSessions({ connectionString: 'redis://127.0.0.1:1', ...options }), (err) => err.message.startsWith(name), name)
+    }
+    const ok = new SpotsSessions({ connectionString: 'redis://127.0.0.1:1', maxRetriesPerRequest: null, offlineQueueLimit: 0, enableOfflineQueue: true })
+    ok.disconnect()
+  })
 })
+

@@ -32,6 +32,12 @@ pub struct NativeOptions {
     pub connect_timeout: Option<f64>,
     /// Milliseconds a call may wait for Redis before it rejects (default 5000).
     pub command_timeout: Option<f64>,
+    /// Re-sends of a command whose connection dropped mid-flight (default 20).
+    pub max_retries_per_request: Option<f64>,
+    /// `false`: reject at once while disconnected instead of waiting (default `true`).
+    pub enable_offline_queue: Option<bool>,
+    /// Most calls waiting for a connection; 0 means no limit (default 0).
+    pub offline_queue_limit: Option<f64>,
 }
 
 /// The native half of `SpotsSessions`. Each method takes the call id that the JavaScript layer
@@ -117,6 +123,9 @@ impl NativeSessions {
             token_size: options.token_size,
             connect_timeout: options.connect_timeout,
             command_timeout: options.command_timeout,
+            max_retries_per_request: options.max_retries_per_request,
+            enable_offline_queue: options.enable_offline_queue,
+            offline_queue_limit: options.offline_queue_limit,
         })
         .map_err(to_napi)?;
         let runtime = runtime::get().map_err(to_napi)?;

@@ -23,7 +23,14 @@ pub struct RawOptions {
     pub token_size: Option<f64>,
     pub connect_timeout: Option<f64>,
     pub command_timeout: Option<f64>,
+    pub max_retries_per_request: Option<f64>,
+    /// `Some(false)`: reject at once while disconnected instead of queueing.
+    pub enable_offline_queue: Option<bool>,
+    pub offline_queue_limit: Option<f64>,
 }
+
+/// Default `maxRetriesPerRequest` (ioredis's default).
+pub const DEFAULT_MAX_RETRIES: u32 = 20;
 
 /// Validated options.
 #[derive(Debug, Clone)]
@@ -32,6 +39,25 @@ pub struct Options {
     pub token: TokenOptions,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// How often a command is re-sent after its connection dropped mid-flight.
+    pub max_retries: u32,
+    /// Queue commands while disconnected (ioredis's `enableOfflineQueue`).
+    pub offline_queue: bool,
+    /// Most commands waiting for the connection; 0: no limit.
+    pub offline_queue_limit: usize,
+}
+
+fn count(field: &'static str, value: Option<f64>, default: u32) -> Result<u32> {
+    let Some(n) = value else {
+        return Ok(default);
+    };
+    if !n.is_finite() || n < 0.0 || n.fract() != 0.0 || n > f64::from(u32::MAX - 1) {
+        return Err(Error::invalid(
+            field,
+            format!("must be a whole number from 0 to {}, got {n}", u32::MAX - 1),
+        ));
+    }
+    Ok(n as u32)
 }
 
 fn millis(field: &'static str, value: Option<f64>, default: u64) -> Result<Duration> {
@@ -107,6 +133,13 @@ impl Options {
                 raw.command_timeout,
                 DEFAULT_COMMAND_TIMEOUT_MS,
             )?,
+            max_retries: count(
+                "maxRetriesPerRequest",
+                raw.max_retries_per_request,
+                DEFAULT_MAX_RETRIES,
+            )?,
+            offline_queue: raw.enable_offline_queue.unwrap_or(true),
+            offline_queue_limit: count("offlineQueueLimit", raw.offline_queue_limit, 0)? as usize,
         })
     }
 
@@ -115,6 +148,10 @@ impl Options {
         ConnectionConfig {
             connection_timeout: self.connect_timeout,
             internal_command_timeout: self.connect_timeout,
+            // fred counts the first send as an attempt.
+            max_command_attempts: self.max_retries.saturating_add(1),
+            // fred bounds its command channel, which fills only while the connection is down.
+            max_command_buffer_len: self.offline_queue_limit,
             ..ConnectionConfig::default()
         }
     }
@@ -149,6 +186,8 @@ mod tests {
         assert_eq!(opts.token.encoding, TokenEncoding::Base64);
         assert_eq!(opts.command_timeout, Duration::from_millis(5_000));
         assert_eq!(opts.redis.server.hosts()[0].port, 6379);
+        assert_eq!(opts.connection_config().max_command_attempts, 21);
+        assert!(opts.offline_queue);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum Error {
     Connection(String),
     /// The instance was closed with `quit()` or `disconnect()`.
     Closed,
+    /// Disconnected, and the offline queue is disabled or full.
+    Offline(String),
 }
 
 impl Error {
@@ -41,6 +43,7 @@ impl Error {
             Error::Timeout(_) => "ERR_REDIS_TIMEOUT",
             Error::Connection(_) => "ERR_REDIS_CONNECTION",
             Error::Closed => "ERR_CLOSED",
+            Error::Offline(_) => "ERR_REDIS_OFFLINE",
         }
     }
 }
@@ -56,6 +59,7 @@ impl fmt::Display for Error {
             Error::Closed => {
                 f.write_str("Connection is closed (quit() or disconnect() was called)")
             }
+            Error::Offline(msg) => write!(f, "Redis is not connected: {msg}"),
         }
     }
 }
@@ -68,7 +72,10 @@ impl From<fred::error::Error> for Error {
         let details = err.details().to_string();
         match err.kind() {
             ErrorKind::Timeout => Error::Timeout(details),
-            ErrorKind::IO | ErrorKind::Canceled | ErrorKind::Routing | ErrorKind::Backpressure => {
+            ErrorKind::Backpressure => Error::Offline(format!(
+                "the offline queue is full (offlineQueueLimit): {details}"
+            )),
+            ErrorKind::IO | ErrorKind::Canceled | ErrorKind::Routing => {
                 Error::Connection(format!("{details} ({:?})", err.kind()))
             }
             _ => Error::Redis(details),

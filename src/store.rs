@@ -37,6 +37,7 @@ pub struct SessionStore {
     client: Client,
     token: TokenOptions,
     command_timeout: Duration,
+    offline_queue: bool,
     closed: AtomicBool,
 }
 
@@ -86,6 +87,7 @@ impl SessionStore {
             client,
             token: opts.token,
             command_timeout: opts.command_timeout,
+            offline_queue: opts.offline_queue,
             closed: AtomicBool::new(false),
         })
     }
@@ -93,6 +95,10 @@ impl SessionStore {
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             Err(Error::Closed)
+        } else if !self.offline_queue && !self.client.is_connected() {
+            Err(Error::Offline(
+                "enableOfflineQueue is false, so calls are not queued until it reconnects".into(),
+            ))
         } else {
             Ok(())
         }
