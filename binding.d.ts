@@ -43,10 +43,36 @@ export declare class NativeSessions {
   setActive(active: boolean): void
 }
 
+/** A `{ host, port }` entry of `sentinels` or `cluster`. */
+export interface NativeNode {
+  host: string
+  port: number
+}
+
 /** Constructor options, already type-checked by the JavaScript layer. */
 export interface NativeOptions {
-  /** `redis://[user:password@]host[:port][/db]`. */
+  /** `redis[s]://`, `redis[s]-sentinel://`, `redis[s]-cluster://` or `redis+unix://` URL. */
   connectionString?: string
+  /** Host of a single server (default 127.0.0.1). */
+  host?: string
+  /** Port of a single server (default 6379). */
+  port?: number
+  /** Unix socket path of a single server. */
+  path?: string
+  /** ACL user name. */
+  username?: string
+  /** Password. */
+  password?: string
+  /** Database number. */
+  db?: number
+  /** TLS settings; present means TLS is on. */
+  tls?: NativeTls
+  /** Sentinel nodes (with `name`). */
+  sentinels?: Array<NativeNode>
+  /** The Sentinel master group name. */
+  name?: string
+  /** Redis Cluster seed nodes. */
+  cluster?: Array<NativeNode>
   /** `'base64'` (default), `'base64url'` or `'hex'`. */
   tokenEncoding?: string
   /** Random bytes per token, 8 to 1024 (default 128). */
@@ -61,4 +87,16 @@ export interface NativeOptions {
   enableOfflineQueue?: boolean
   /** Most calls waiting for a connection; 0 means no limit (default 0). */
   offlineQueueLimit?: number
+}
+
+/** The `tls` option, PEM as text. */
+export interface NativeTls {
+  /** CA certificates to trust instead of the system's. */
+  ca?: string
+  /** Client certificate chain. */
+  cert?: string
+  /** Client private key. */
+  key?: string
+  /** `false` accepts any server certificate (default `true`). */
+  rejectUnauthorized?: boolean
 }

@@ -96,14 +96,58 @@ function defaultUrl() {
   return process.env.SPOTS_SESSIONS_REDIS_URL || undefined
 }
 
+function pem(value, field) {
+  if (value === undefined || value === null) return undefined
+  if (Array.isArray(value)) return value.map((v, i) => pem(v, `${field}[${i}]`)).join('\n')
+  if (Buffer.isBuffer(value)) return value.toString('utf8')
+  if (typeof value === 'string') return value
+  throw typeError(field, 'PEM text (a string or Buffer, or an array of them)', value)
+}
+
+// ioredis's `tls` option: `true`/`{}` for TLS with the system's CAs, or `{ ca, cert, key,
+// rejectUnauthorized }`.
+function tlsOptions(value) {
+  if (value === undefined || value === null || value === false) return undefined
+  if (value === true) return {}
+  if (typeof value !== 'object' || Array.isArray(value)) throw typeError('tls', 'true or an object', value)
+  const reject = value.rejectUnauthorized
+  if (reject !== undefined && typeof reject !== 'boolean') throw typeError('tls.rejectUnauthorized', 'a boolean', reject)
+  return { ca: pem(value.ca, 'tls.ca'), cert: pem(value.cert, 'tls.cert'), key: pem(value.key, 'tls.key'), rejectUnauthorized: reject }
+}
+
+function nodeList(value, field) {
+  if (value === undefined || value === null) return undefined
+  if (!Array.isArray(value)) throw typeError(field, 'an array of { host, port }', value)
+  return value.map((node, i) => {
+    if (node === null || typeof node !== 'object') throw typeError(`${field}[${i}]`, 'a { host, port } object', node)
+    return {
+      host: optionOf(node, 'host', 'string') ?? '127.0.0.1',
+      port: optionOf(node, 'port', 'number') ?? (field === 'sentinels' ? 26379 : 6379),
+    }
+  })
+}
+
+const SHAPE_OPTIONS = ['host', 'port', 'path', 'sentinels', 'cluster']
+
 function nativeOptions(options) {
   if (options === undefined || options === null) return { connectionString: defaultUrl() }
   if (typeof options === 'string') return { connectionString: options }
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw typeError('options', 'a connection string or an options object', options)
   }
+  const hasShape = SHAPE_OPTIONS.some((k) => options[k] !== undefined && options[k] !== null)
   return {
-    connectionString: optionOf(options, 'connectionString', 'string') ?? defaultUrl(),
+    connectionString: optionOf(options, 'connectionString', 'string') ?? (hasShape ? undefined : defaultUrl()),
+    host: optionOf(options, 'host', 'string'),
+    port: optionOf(options, 'port', 'number'),
+    path: optionOf(options, 'path', 'string'),
+    username: optionOf(options, 'username', 'string'),
+    password: optionOf(options, 'password', 'string'),
+    db: optionOf(options, 'db', 'number'),
+    tls: tlsOptions(options.tls),
+    sentinels: nodeList(options.sentinels, 'sentinels'),
+    name: optionOf(options, 'name', 'string'),
+    cluster: nodeList(options.cluster, 'cluster'),
     tokenEncoding: optionOf(options, 'tokenEncoding', 'string'),
     tokenSize: optionOf(options, 'tokenSize', 'number'),
     connectTimeout: optionOf(options, 'connectTimeout', 'number'),

@@ -13,17 +13,67 @@ use napi_derive::napi;
 
 use crate::bridge::{Bridge, Item, Outcome};
 use crate::commands::{self, Command};
-use crate::config::{Options, RawOptions};
+use crate::config::{Node, Options, RawOptions};
 use crate::error::{Error, Result};
 use crate::store::{ConnectionEvent, SessionStore};
 use crate::text::{may_be_lossy, wtf8_from_utf16};
+use crate::tls::TlsOptions;
 use crate::{runtime, validate};
+
+/// A `{ host, port }` entry of `sentinels` or `cluster`.
+#[napi(object)]
+pub struct NativeNode {
+    pub host: String,
+    pub port: f64,
+}
+
+/// The `tls` option, PEM as text.
+#[napi(object)]
+pub struct NativeTls {
+    /// CA certificates to trust instead of the system's.
+    pub ca: Option<String>,
+    /// Client certificate chain.
+    pub cert: Option<String>,
+    /// Client private key.
+    pub key: Option<String>,
+    /// `false` accepts any server certificate (default `true`).
+    pub reject_unauthorized: Option<bool>,
+}
+
+impl From<NativeNode> for Node {
+    fn from(n: NativeNode) -> Self {
+        Node {
+            host: n.host,
+            port: n.port,
+        }
+    }
+}
 
 /// Constructor options, already type-checked by the JavaScript layer.
 #[napi(object)]
 pub struct NativeOptions {
-    /// `redis://[user:password@]host[:port][/db]`.
+    /// `redis[s]://`, `redis[s]-sentinel://`, `redis[s]-cluster://` or `redis+unix://` URL.
     pub connection_string: Option<String>,
+    /// Host of a single server (default 127.0.0.1).
+    pub host: Option<String>,
+    /// Port of a single server (default 6379).
+    pub port: Option<f64>,
+    /// Unix socket path of a single server.
+    pub path: Option<String>,
+    /// ACL user name.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Database number.
+    pub db: Option<f64>,
+    /// TLS settings; present means TLS is on.
+    pub tls: Option<NativeTls>,
+    /// Sentinel nodes (with `name`).
+    pub sentinels: Option<Vec<NativeNode>>,
+    /// The Sentinel master group name.
+    pub name: Option<String>,
+    /// Redis Cluster seed nodes.
+    pub cluster: Option<Vec<NativeNode>>,
     /// `'base64'` (default), `'base64url'` or `'hex'`.
     pub token_encoding: Option<String>,
     /// Random bytes per token, 8 to 1024 (default 128).
@@ -119,6 +169,25 @@ impl NativeSessions {
     ) -> napi::Result<Self> {
         let options = Options::parse(RawOptions {
             connection_string: options.connection_string,
+            host: options.host,
+            port: options.port,
+            path: options.path,
+            username: options.username,
+            password: options.password,
+            db: options.db,
+            tls: options.tls.map(|t| TlsOptions {
+                ca: t.ca,
+                cert: t.cert,
+                key: t.key,
+                reject_unauthorized: t.reject_unauthorized.unwrap_or(true),
+            }),
+            sentinels: options
+                .sentinels
+                .map(|v| v.into_iter().map(Node::from).collect()),
+            name: options.name,
+            cluster: options
+                .cluster
+                .map(|v| v.into_iter().map(Node::from).collect()),
             token_encoding: options.token_encoding,
             token_size: options.token_size,
             connect_timeout: options.connect_timeout,
@@ -253,7 +322,7 @@ impl NativeSessions {
         };
         let store = Arc::clone(&self.store);
         self.dispatch_reply(id, buffers, async move {
-            commands::run(store.redis()?, cmd).await
+            commands::run(store.redis().await?, cmd).await
         });
     }
 
@@ -288,7 +357,7 @@ impl NativeSessions {
         let store = Arc::clone(&self.store);
         // Strings stay raw in the encoded reply; JS decodes each command's as text or Buffers.
         self.dispatch_reply(id, false, async move {
-            let redis = store.redis()?;
+            let redis = store.redis().await?;
             if transaction {
                 commands::transaction(redis, cmds).await
             } else {

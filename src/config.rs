@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use fred::prelude::{Config, ConnectionConfig, PerformanceConfig, ReconnectPolicy};
+use fred::prelude::{Config, ConnectionConfig, PerformanceConfig, ReconnectPolicy, ServerConfig};
 
 use crate::error::{Error, Result};
+use crate::tls::{self, TlsOptions};
 use crate::token::{parse_token_size, TokenEncoding, TokenOptions, DEFAULT_TOKEN_SIZE};
 
 /// Default `connectTimeout` in milliseconds (ioredis's default).
@@ -15,10 +16,30 @@ pub const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 5_000;
 /// Where `new SpotsSessions()` connects, as ioredis does.
 pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 
+/// A `{ host, port }` entry of `sentinels` or `cluster`.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub host: String,
+    pub port: f64,
+}
+
 /// Options as they arrive from JavaScript (already type-checked there).
 #[derive(Debug, Default, Clone)]
 pub struct RawOptions {
     pub connection_string: Option<String>,
+    // ioredis-style connection options, instead of a connection string.
+    pub host: Option<String>,
+    pub port: Option<f64>,
+    /// A unix socket path.
+    pub path: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub db: Option<f64>,
+    pub tls: Option<TlsOptions>,
+    pub sentinels: Option<Vec<Node>>,
+    /// The Sentinel service (master group) name.
+    pub name: Option<String>,
+    pub cluster: Option<Vec<Node>>,
     pub token_encoding: Option<String>,
     pub token_size: Option<f64>,
     pub connect_timeout: Option<f64>,
@@ -73,45 +94,156 @@ fn millis(field: &'static str, value: Option<f64>, default: u64) -> Result<Durat
     Ok(Duration::from_millis(ms.ceil() as u64))
 }
 
-/// Parses a connection string. Only `redis://` is supported by this version.
+/// Parses a connection string: `redis://` and `rediss://` (TLS) for one server,
+/// `redis-sentinel://` / `rediss-sentinel://` for Sentinel, `redis-cluster://` /
+/// `rediss-cluster://` for Redis Cluster, and `redis+unix:///path/to.sock` for a unix socket.
 pub fn parse_url(url: &str) -> Result<Config> {
-    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-    match scheme.as_deref() {
-        Some("redis") => {}
-        Some(s @ ("rediss" | "redis-cluster" | "redis-sentinel" | "redis+unix" | "unix")) => {
-            return Err(Error::invalid(
-                "connectionString",
-                format!("the '{s}://' scheme is not supported by this version; use redis://"),
-            ))
-        }
-        Some(s) => {
-            return Err(Error::invalid(
-                "connectionString",
-                format!("unknown scheme '{s}://' in '{url}'; use redis://host:port/db"),
-            ))
-        }
-        None => {
-            return Err(Error::invalid(
-                "connectionString",
-                format!("'{url}' is not a URL; expected redis://[user:password@]host[:port][/db]"),
-            ))
-        }
+    const SCHEMES: [&str; 7] = [
+        "redis",
+        "rediss",
+        "redis-sentinel",
+        "rediss-sentinel",
+        "redis-cluster",
+        "rediss-cluster",
+        "redis+unix",
+    ];
+    let expected = "redis://, rediss://, redis-sentinel://, redis-cluster:// or redis+unix://";
+    let Some((scheme, _)) = url.split_once("://") else {
+        return Err(Error::invalid(
+            "connectionString",
+            format!("'{url}' is not a URL; expected {expected}"),
+        ));
+    };
+    if !SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) {
+        return Err(Error::invalid(
+            "connectionString",
+            format!("unknown scheme '{scheme}://' in '{url}'; expected {expected}"),
+        ));
     }
-    Config::from_url_centralized(url).map_err(|e| {
+    let config = Config::from_url(url).map_err(|e| {
         Error::invalid(
             "connectionString",
             format!("malformed URL '{url}': {}", e.details()),
         )
-    })
+    })?;
+    Ok(config)
+}
+
+fn port(field: &'static str, port: f64) -> Result<u16> {
+    if port.fract() != 0.0 || !(1.0..=65535.0).contains(&port) {
+        return Err(Error::invalid(
+            field,
+            format!("must be a port number from 1 to 65535, got {port}"),
+        ));
+    }
+    Ok(port as u16)
+}
+
+fn nodes(field: &'static str, nodes: &[Node]) -> Result<Vec<(String, u16)>> {
+    if nodes.is_empty() {
+        return Err(Error::invalid(
+            field,
+            "must list at least one { host, port }",
+        ));
+    }
+    nodes
+        .iter()
+        .map(|n| Ok((n.host.clone(), port(field, n.port)?)))
+        .collect()
+}
+
+/// The server part of the options object: `cluster`, `sentinels` + `name`, `path`, or
+/// `host`/`port`. `None` when none is given.
+fn server_from_options(raw: &RawOptions) -> Result<Option<ServerConfig>> {
+    let shapes = [
+        raw.cluster.is_some(),
+        raw.sentinels.is_some(),
+        raw.path.is_some(),
+        raw.host.is_some() || raw.port.is_some(),
+    ];
+    match shapes.iter().filter(|&&given| given).count() {
+        0 => return Ok(None),
+        1 => {}
+        _ => {
+            return Err(Error::invalid(
+                "options",
+                "give only one of cluster, sentinels, path, or host/port",
+            ))
+        }
+    }
+    if let Some(cluster) = &raw.cluster {
+        return Ok(Some(ServerConfig::new_clustered(nodes(
+            "cluster", cluster,
+        )?)));
+    }
+    if let Some(sentinels) = &raw.sentinels {
+        let name = raw.name.clone().ok_or_else(|| {
+            Error::invalid("name", "is required with sentinels (the master group name)")
+        })?;
+        return Ok(Some(ServerConfig::new_sentinel(
+            nodes("sentinels", sentinels)?,
+            name,
+        )));
+    }
+    if let Some(path) = &raw.path {
+        return Ok(Some(ServerConfig::new_unix_socket(path.as_str())));
+    }
+    let host = raw.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+    let port = raw
+        .port
+        .map(|p| port("port", p))
+        .transpose()?
+        .unwrap_or(6379);
+    Ok(Some(ServerConfig::new_centralized(host, port)))
+}
+
+/// The fred configuration for the connection options.
+fn redis_config(raw: &RawOptions) -> Result<Config> {
+    let mut redis = match (&raw.connection_string, server_from_options(raw)?) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "connectionString",
+                "give either a connection string or host/port/path/sentinels/cluster, not both",
+            ))
+        }
+        (Some(url), None) => parse_url(url)?,
+        (None, Some(server)) => Config {
+            server,
+            ..Config::default()
+        },
+        (None, None) => parse_url(DEFAULT_URL)?,
+    };
+    if raw.username.is_some() {
+        redis.username = raw.username.clone();
+    }
+    if raw.password.is_some() {
+        redis.password = raw.password.clone();
+    }
+    if let Some(db) = raw.db {
+        if db.fract() != 0.0 || !(0.0..=255.0).contains(&db) {
+            return Err(Error::invalid(
+                "db",
+                format!("must be a database number from 0 to 255, got {db}"),
+            ));
+        }
+        if matches!(redis.server, ServerConfig::Clustered { .. }) && db != 0.0 {
+            return Err(Error::invalid("db", "Redis Cluster only has database 0"));
+        }
+        redis.database = Some(db as u8);
+    }
+    if let Some(opts) = &raw.tls {
+        redis.tls = Some(tls::config(opts)?);
+    }
+    // Like ioredis, keep trying when the very first connection fails (Redis not up yet):
+    // calls wait for it, bounded by `commandTimeout`.
+    redis.fail_fast = false;
+    Ok(redis)
 }
 
 impl Options {
     /// Validates every option; the first bad one is named in the error.
     pub fn parse(raw: RawOptions) -> Result<Self> {
-        let mut redis = parse_url(raw.connection_string.as_deref().unwrap_or(DEFAULT_URL))?;
-        // Like ioredis, keep trying when the very first connection fails (Redis not up yet):
-        // calls wait for it, bounded by `commandTimeout`.
-        redis.fail_fast = false;
+        let redis = redis_config(&raw)?;
         let encoding = match raw.token_encoding.as_deref() {
             Some(name) => TokenEncoding::parse(name)?,
             None => TokenEncoding::Base64,
@@ -199,7 +331,7 @@ mod tests {
         for (bad, needle) in [
             ("localhost:6379", "not a URL"),
             ("http://localhost", "unknown scheme 'http://'"),
-            ("rediss://localhost", "not supported"),
+            ("ftp://localhost", "unknown scheme 'ftp://'"),
             ("redis://localhost:99999", "malformed URL"),
             ("redis://localhost/notadb", "malformed URL"),
         ] {
@@ -208,6 +340,113 @@ mod tests {
                 err.starts_with("connectionString:") && err.contains(needle),
                 "{bad}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn topologies_from_urls_and_options() {
+        let cfg = parse_url("redis-cluster://127.0.0.1:7000?node=127.0.0.1:7001").unwrap();
+        assert!(
+            matches!(cfg.server, ServerConfig::Clustered { ref hosts, .. } if hosts.len() == 2)
+        );
+        let cfg =
+            parse_url("redis-sentinel://127.0.0.1:26379?sentinelServiceName=mymaster").unwrap();
+        assert!(
+            matches!(cfg.server, ServerConfig::Sentinel { ref service_name, .. } if service_name == "mymaster")
+        );
+        let cfg = parse_url("redis+unix:///tmp/redis.sock").unwrap();
+        assert!(matches!(cfg.server, ServerConfig::Unix { .. }));
+        assert!(parse_url("rediss://127.0.0.1:6380").unwrap().tls.is_some());
+
+        let node = |port| Node {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        let opts = Options::parse(RawOptions {
+            cluster: Some(vec![node(7000.0), node(7001.0)]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(matches!(opts.redis.server, ServerConfig::Clustered { .. }));
+        let opts = Options::parse(RawOptions {
+            sentinels: Some(vec![node(26379.0)]),
+            name: Some("m".into()),
+            db: Some(2.0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(matches!(opts.redis.server, ServerConfig::Sentinel { .. }));
+        assert_eq!(opts.redis.database, Some(2));
+        let opts = Options::parse(RawOptions {
+            host: Some("h".into()),
+            port: Some(6380.0),
+            password: Some("p".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(opts.redis.server.hosts()[0].port, 6380);
+        assert_eq!(opts.redis.password.as_deref(), Some("p"));
+
+        for (raw, field) in [
+            (
+                RawOptions {
+                    sentinels: Some(vec![node(26379.0)]),
+                    ..Default::default()
+                },
+                "name:",
+            ),
+            (
+                RawOptions {
+                    cluster: Some(vec![]),
+                    ..Default::default()
+                },
+                "cluster:",
+            ),
+            (
+                RawOptions {
+                    port: Some(70000.0),
+                    ..Default::default()
+                },
+                "port:",
+            ),
+            (
+                RawOptions {
+                    cluster: Some(vec![node(7000.0)]),
+                    db: Some(1.0),
+                    ..Default::default()
+                },
+                "db:",
+            ),
+            (
+                RawOptions {
+                    host: Some("h".into()),
+                    connection_string: Some("redis://x".into()),
+                    ..Default::default()
+                },
+                "connectionString:",
+            ),
+            (
+                RawOptions {
+                    host: Some("h".into()),
+                    cluster: Some(vec![node(1.0)]),
+                    ..Default::default()
+                },
+                "options:",
+            ),
+            (
+                RawOptions {
+                    tls: Some(TlsOptions {
+                        ca: Some("not pem".into()),
+                        reject_unauthorized: true,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                "tls.ca:",
+            ),
+        ] {
+            let err = Options::parse(raw).unwrap_err().to_string();
+            assert!(err.starts_with(field), "{err}");
         }
     }
 

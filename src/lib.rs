@@ -5,7 +5,8 @@
 //! - [`keys`]: the storage layout (one place);
 //! - [`store`]: the session operations in plain async Rust on `fred`, with the Lua scripts of
 //!   [`scripts`] for every multi-key step;
-//! - [`data`], [`token`], [`text`], [`validate`], [`config`]: values and their checks;
+//! - [`data`], [`token`], [`text`], [`validate`], [`config`], [`tls`]: values, options and their
+//!   checks;
 //! - [`commands`], [`reply`]: arbitrary commands for the ioredis-style `client`, and their
 //!   replies;
 //! - [`bridge`]: the single path by which results reach JavaScript (batched completions);
@@ -25,5 +26,6 @@ pub mod runtime;
 pub mod scripts;
 pub mod store;
 pub mod text;
+pub mod tls;
 pub mod token;
 pub mod validate;

@@ -11,11 +11,17 @@ use fred::types::scripts::Script;
 
 /// Every script the store uses.
 pub struct Scripts {
+    // Single server: one atomic script per method.
     pub create: Script,
     pub refresh: Script,
     pub update: Script,
     pub kill: Script,
     pub kill_all: Script,
+    // Redis Cluster: single-key steps the store sequences.
+    pub index_add: Script,
+    pub index_remove: Script,
+    pub session_create: Script,
+    pub session_take: Script,
 }
 
 /// `lua/lib.lua` followed by `lua/<name>.lua`.
@@ -35,4 +41,8 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     update: script!("update"),
     kill: script!("kill"),
     kill_all: script!("kill_all"),
+    index_add: script!("step_index_add"),
+    index_remove: script!("step_index_remove"),
+    session_create: script!("step_session_create"),
+    session_take: script!("step_session_take"),
 });

@@ -1,14 +1,21 @@
 //! The session logic, in plain async Rust over a fred client. Nothing here knows about Node.
 //!
-//! Every method is one Redis round trip: `get` is a single `HGETALL`; every step that touches
-//! more than one key is one Lua script from [`crate::scripts`], so on a single server each
-//! method is atomic. Key names come from [`crate::keys`] only.
+//! On a single server (or Sentinel) every method is one Redis round trip: `get` is a single
+//! `HGETALL`, and every method that touches more than one key is one Lua script from
+//! [`crate::scripts`], so each method is atomic.
+//!
+//! On Redis Cluster a session and its owner index hash to different slots, so the multi-key
+//! methods run single-key steps in an order that keeps the owner index a superset of the live
+//! sessions: the index first when adding or extending, the session first when removing, and
+//! `killAll` removes only the index members it read. Key names come from [`crate::keys`] only.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fred::bytes::Bytes;
-use fred::prelude::{Builder, Client, ClientLike, EventInterface, Key, Value};
+use fred::prelude::{Builder, Client, ClientLike, EventInterface, FromValue, Key, Value};
+use fred::types::config::ServerConfig;
+use fred::types::scripts::Script;
 use fred::types::{ClusterHash, CustomCommand};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -38,6 +45,8 @@ pub struct SessionStore {
     token: TokenOptions,
     command_timeout: Duration,
     offline_queue: bool,
+    /// Redis Cluster: multi-key steps run one key at a time (see `lua/lib.lua`).
+    cluster: bool,
     closed: AtomicBool,
 }
 
@@ -88,6 +97,7 @@ impl SessionStore {
             token: opts.token,
             command_timeout: opts.command_timeout,
             offline_queue: opts.offline_queue,
+            cluster: matches!(opts.redis.server, ServerConfig::Clustered { .. }),
             closed: AtomicBool::new(false),
         })
     }
@@ -104,9 +114,23 @@ impl SessionStore {
         }
     }
 
-    /// The connection itself, for `client` commands. Fails once the store is closed.
-    pub fn redis(&self) -> Result<&Client> {
+    /// The connection, once it can take commands. fred queues commands while a single server
+    /// or Sentinel connection is being (re)made, but refuses them while it has no Redis Cluster
+    /// routing table yet; there the call waits for the connection, within `commandTimeout`.
+    pub async fn redis(&self) -> Result<&Client> {
         self.check_open()?;
+        if self.cluster && !self.client.is_connected() {
+            match tokio::time::timeout(self.command_timeout, self.client.wait_for_connect()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(self.redis_error(e)),
+                Err(_) => {
+                    return Err(Error::Timeout(format!(
+                        "no connection to the cluster within commandTimeout ({} ms)",
+                        self.command_timeout.as_millis()
+                    )))
+                }
+            }
+        }
         Ok(&self.client)
     }
 
@@ -120,15 +144,26 @@ impl SessionStore {
         }
     }
 
-    async fn eval(
+    async fn eval<R: FromValue>(
         &self,
-        script: &fred::types::scripts::Script,
+        script: &Script,
         keys: Vec<Key>,
         args: Vec<Value>,
-    ) -> Result<i64> {
-        self.check_open()?;
+    ) -> Result<R> {
         script
-            .evalsha_with_reload::<i64, _, _>(&self.client, keys, args)
+            .evalsha_with_reload::<R, _, _>(self.redis().await?, keys, args)
+            .await
+            .map_err(|e| self.redis_error(e))
+    }
+
+    /// A plain single-key command.
+    async fn command<R: FromValue>(&self, name: &'static str, args: Vec<Value>) -> Result<R> {
+        self.redis()
+            .await?
+            .custom::<R, Value>(
+                CustomCommand::new_static(name, ClusterHash::FirstKey, false),
+                args,
+            )
             .await
             .map_err(|e| self.redis_error(e))
     }
@@ -144,27 +179,51 @@ impl SessionStore {
     ) -> Result<String> {
         let fields = split_object(data_json)?;
         let keys = AppKeys::new(app);
-        let mut args = Vec::with_capacity(4 + 2 * fields.len());
-        args.push(Value::Null); // the session id, filled per attempt
-        args.push(Value::from(duration.unwrap_or(0) as i64));
-        args.push(bytes(OWNER_FIELD));
-        args.push(bytes(&escape(owner)));
+        let escaped_owner = escape(owner);
+        let index = key(keys.index_for_escaped(&escaped_owner));
+        let duration = Value::from(duration.unwrap_or(0) as i64);
+        // Argument layout shared by create.lua (ARGV[3…]) and step_session_create.lua (ARGV[2…]).
+        let mut session_args = Vec::with_capacity(2 + 2 * fields.len());
+        session_args.push(bytes(OWNER_FIELD));
+        session_args.push(bytes(&escaped_owner));
         for (k, v) in &fields {
-            args.push(bytes(k.as_bytes()));
-            args.push(bytes(v.get().as_bytes()));
+            session_args.push(bytes(k.as_bytes()));
+            session_args.push(bytes(v.get().as_bytes()));
         }
-        let index = key(keys.index_for_escaped(&escape(owner)));
         for _ in 0..CREATE_ATTEMPTS {
             let token = self.token.generate();
             let id = session_id(token.as_bytes());
-            args[0] = bytes(&id);
-            let created = self
-                .eval(
-                    &SCRIPTS.create,
-                    vec![key(keys.session(&id)), index.clone()],
-                    args.clone(),
-                )
-                .await?;
+            let session = key(keys.session(&id));
+            let created: i64 = if self.cluster {
+                // The index first, so that it always over-approximates the live sessions.
+                let expiry: Value = self
+                    .eval(
+                        &SCRIPTS.index_add,
+                        vec![index.clone()],
+                        vec![bytes(&id), duration.clone()],
+                    )
+                    .await?;
+                let mut args = Vec::with_capacity(1 + session_args.len());
+                args.push(expiry);
+                args.extend(session_args.iter().cloned());
+                let created = self
+                    .eval(&SCRIPTS.session_create, vec![session], args)
+                    .await?;
+                if created != 1 {
+                    // A collision: that id is someone else's session, so it must leave our index.
+                    let _: Value = self
+                        .eval(&SCRIPTS.index_remove, vec![index.clone()], vec![bytes(&id)])
+                        .await?;
+                }
+                created
+            } else {
+                let mut args = Vec::with_capacity(2 + session_args.len());
+                args.push(bytes(&id));
+                args.push(duration.clone());
+                args.extend(session_args.iter().cloned());
+                self.eval(&SCRIPTS.create, vec![session, index.clone()], args)
+                    .await?
+            };
             if created == 1 {
                 return Ok(token);
             }
@@ -176,16 +235,8 @@ impl SessionStore {
 
     /// The session's owner and data as the JSON text `[owner, data]`, or `None`.
     pub async fn get(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
-        self.check_open()?;
         let session = AppKeys::new(app).session(&session_id(token));
-        let reply: Value = self
-            .client
-            .custom(
-                CustomCommand::new_static("HGETALL", ClusterHash::FirstKey, false),
-                vec![key(session)],
-            )
-            .await
-            .map_err(|e| self.redis_error(e))?;
+        let reply: Value = self.command("HGETALL", vec![bytes(&session)]).await?;
         decode_session(reply)
     }
 
@@ -193,16 +244,39 @@ impl SessionStore {
     pub async fn refresh(&self, app: &[u8], token: &[u8], duration: u64) -> Result<bool> {
         let keys = AppKeys::new(app);
         let id = session_id(token);
-        let args = vec![
-            bytes(&id),
-            Value::from(duration as i64),
-            bytes(OWNER_FIELD),
-            bytes(&keys.index_prefix()),
-        ];
-        Ok(self
-            .eval(&SCRIPTS.refresh, vec![key(keys.session(&id))], args)
-            .await?
-            == 1)
+        let session = key(keys.session(&id));
+        let duration = Value::from(duration as i64);
+        if !self.cluster {
+            let args = vec![
+                bytes(&id),
+                duration,
+                bytes(OWNER_FIELD),
+                bytes(&keys.index_prefix()),
+            ];
+            return Ok(self
+                .eval::<i64>(&SCRIPTS.refresh, vec![session], args)
+                .await?
+                == 1);
+        }
+        let owner: Option<Bytes> = self
+            .command(
+                "HGET",
+                vec![Value::from(session.clone()), bytes(OWNER_FIELD)],
+            )
+            .await?;
+        let Some(owner) = owner else {
+            return Ok(false);
+        };
+        // The index first (extending it before the session), then the session, which must
+        // not be brought back if it was killed in between: PEXPIREAT on a missing key is a no-op.
+        let index = key(keys.index_for_escaped(&owner));
+        let expiry: Value = self
+            .eval(&SCRIPTS.index_add, vec![index], vec![bytes(&id), duration])
+            .await?;
+        let applied: i64 = self
+            .command("PEXPIREAT", vec![Value::from(session), expiry])
+            .await?;
+        Ok(applied == 1)
     }
 
     /// Shallow-merges `data_json` into the session: `null` deletes a key. The TTL is unchanged.
@@ -219,26 +293,93 @@ impl SessionStore {
             args.push(bytes(k.as_bytes()));
         }
         let session = AppKeys::new(app).session(&session_id(token));
-        Ok(self.eval(&SCRIPTS.update, vec![key(session)], args).await? == 1)
+        Ok(self
+            .eval::<i64>(&SCRIPTS.update, vec![key(session)], args)
+            .await?
+            == 1)
     }
 
     /// Deletes the session and its index entry. `false` if it did not exist.
     pub async fn kill(&self, app: &[u8], token: &[u8]) -> Result<bool> {
         let keys = AppKeys::new(app);
         let id = session_id(token);
-        let args = vec![bytes(&id), bytes(OWNER_FIELD), bytes(&keys.index_prefix())];
-        Ok(self
-            .eval(&SCRIPTS.kill, vec![key(keys.session(&id))], args)
-            .await?
-            == 1)
+        let session = key(keys.session(&id));
+        if !self.cluster {
+            let args = vec![bytes(&id), bytes(OWNER_FIELD), bytes(&keys.index_prefix())];
+            return Ok(self.eval::<i64>(&SCRIPTS.kill, vec![session], args).await? == 1);
+        }
+        // The session first, then its index entry: the index may only ever hold too much.
+        let args = vec![bytes(OWNER_FIELD), Value::from("0"), Value::from("")];
+        let owner: Option<Bytes> = self
+            .eval(&SCRIPTS.session_take, vec![session], args)
+            .await?;
+        let Some(owner) = owner else {
+            return Ok(false);
+        };
+        let index = key(keys.index_for_escaped(&owner));
+        let _: Value = self
+            .eval(&SCRIPTS.index_remove, vec![index], vec![bytes(&id)])
+            .await?;
+        Ok(true)
     }
 
     /// Deletes every session of `owner` in `app`. `true` if at least one existed.
     pub async fn kill_all(&self, app: &[u8], owner: &[u8]) -> Result<bool> {
         let keys = AppKeys::new(app);
-        let index = keys.index_for_escaped(&escape(owner));
-        let args = vec![bytes(&keys.session_prefix())];
-        Ok(self.eval(&SCRIPTS.kill_all, vec![key(index)], args).await? > 0)
+        let escaped_owner = escape(owner);
+        let index = key(keys.index_for_escaped(&escaped_owner));
+        if !self.cluster {
+            let args = vec![
+                bytes(&keys.session_prefix()),
+                bytes(OWNER_FIELD),
+                bytes(&escaped_owner),
+            ];
+            return Ok(self
+                .eval::<i64>(&SCRIPTS.kill_all, vec![index], args)
+                .await?
+                > 0);
+        }
+        // Read the index, delete those sessions (each only if it is this owner's), then remove
+        // exactly the members read: a session a racing create adds meanwhile stays listed.
+        let ids: Vec<Bytes> = self
+            .command(
+                "ZRANGE",
+                vec![Value::from(index.clone()), 0.into(), (-1).into()],
+            )
+            .await?;
+        if ids.is_empty() {
+            return Ok(false);
+        }
+        let mut deletes = tokio::task::JoinSet::new();
+        for id in &ids {
+            let session = key([&keys.session_prefix()[..], id].concat());
+            let args = vec![bytes(OWNER_FIELD), Value::from("1"), bytes(&escaped_owner)];
+            let client = self.client.clone();
+            deletes.spawn(async move {
+                SCRIPTS
+                    .session_take
+                    .evalsha_with_reload::<Option<Bytes>, _, _>(&client, vec![session], args)
+                    .await
+            });
+        }
+        let mut killed = 0;
+        let mut failure = None;
+        while let Some(done) = deletes.join_next().await {
+            match done {
+                Ok(Ok(owner)) => killed += usize::from(owner.is_some()),
+                Ok(Err(e)) => failure = Some(self.redis_error(e)),
+                Err(e) => failure = Some(Error::Redis(format!("killAll step failed: {e}"))),
+            }
+        }
+        if let Some(err) = failure {
+            // Some sessions may be left: the index still lists them all, so a retry finds them.
+            return Err(err);
+        }
+        let members = ids.into_iter().map(Value::Bytes).collect();
+        let _: Value = self
+            .eval(&SCRIPTS.index_remove, vec![index], members)
+            .await?;
+        Ok(killed > 0)
     }
 
     /// Closes the connection after the commands already sent have been answered.

@@ -1,7 +1,9 @@
--- Helpers shared by the scripts: src/scripts.rs prepends this file to each of them.
+-- The session logic shared by every script: src/scripts.rs prepends this file to each of them.
+-- On a single server one script composes these steps atomically (create.lua, refresh.lua, …);
+-- on Redis Cluster, where a session and its owner index live in different slots, the client
+-- runs the steps one by one (step_*.lua), each touching a single key.
 
--- The server's clock in milliseconds. Scripts use the server's time, never the client's, so
--- that index scores and key expiries agree.
+-- The server's clock in milliseconds. Scripts use the server's time, never the client's.
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -25,17 +27,59 @@ local function fit_index_ttl(index)
   end
 end
 
--- Lists (or re-scores) a session in its owner's index with its expiry ('+inf': never),
--- dropping members whose sessions have expired, and refits the index's TTL.
-local function index_put(index, id, expiry_ms, now_ms)
-  local score = '+inf'
-  if expiry_ms ~= '+inf' then
-    score = index_score(expiry_ms)
+-- Lists (or re-scores) session `id` in its owner's index for `duration` seconds from now
+-- (0: never expires), drops members whose sessions have expired, and refits the index's TTL.
+-- Returns the session's absolute expiry in ms ('0': never), for the session step to apply.
+local function index_add(index, id, duration)
+  local now = now_ms()
+  local score, expiry = '+inf', '0'
+  if tonumber(duration) > 0 then
+    expiry = string.format('%d', now + tonumber(duration) * 1000)
+    score = index_score(expiry)
   end
   -- A score below now (in seconds, with the milliseconds as decimals) belongs to a session that
   -- expired at or before its score, i.e. before now.
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%.3f', now_ms / 1000))
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%.3f', now / 1000))
   redis.call('ZADD', index, score, id)
   fit_index_ttl(index)
+  return expiry
+end
+
+-- Removes session ids from an owner index and refits its TTL: a removed session may have been
+-- the one that kept the index alive (or alive forever).
+local function index_remove(index, ids, first, last)
+  for i = first, last, 200 do
+    redis.call('ZREM', index, unpack(ids, i, math.min(i + 199, last)))
+  end
+  fit_index_ttl(index)
+end
+
+-- Writes a new session hash: the owner field, then data fields args[first..] (field, value, …),
+-- then its expiry (ms; '0': none). Returns 0 without writing when the key is taken (a token
+-- collision: the caller draws a new token).
+local function session_create(key, expiry, owner_field, owner, args, first)
+  if redis.call('EXISTS', key) == 1 then
+    return 0
+  end
+  redis.call('HSET', key, owner_field, owner)
+  -- Chunks keep unpack() below Lua's stack limit.
+  for i = first, #args, 200 do
+    redis.call('HSET', key, unpack(args, i, math.min(i + 199, #args)))
+  end
+  if expiry ~= '0' then
+    redis.call('PEXPIREAT', key, expiry)
+  end
+  return 1
+end
+
+-- Deletes a session, if it exists and (when `expected` is given) belongs to that owner. Returns
+-- the escaped owner it had, or false.
+local function session_take(key, owner_field, expected)
+  local owner = redis.call('HGET', key, owner_field)
+  if not owner or (expected and owner ~= expected) then
+    return false
+  end
+  redis.call('DEL', key)
+  return owner
 end
 
