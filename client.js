@@ -102,7 +102,15 @@ function expandPairs(name, args) {
 function transformReply(name, reply) {
   if ((name === 'hgetall' || name === 'hgetallbuffer') && Array.isArray(reply)) {
     const obj = {}
-    for (let i = 0; i < reply.length; i += 2) obj[String(reply[i])] = reply[i + 1]
+    for (let i = 0; i < reply.length; i += 2) {
+      const field = String(reply[i])
+      // A field named __proto__ must stay an own property, not set the object's prototype.
+      if (field === '__proto__') {
+        Object.defineProperty(obj, field, { value: reply[i + 1], enumerable: true, writable: true, configurable: true })
+      } else {
+        obj[field] = reply[i + 1]
+      }
+    }
     return obj
   }
   return reply
@@ -110,22 +118,21 @@ function transformReply(name, reply) {
 
 // Commands that would change the shared connection's state under the session methods, or need
 // a connection of their own.
-const REFUSED = {
-  subscribe: 'subscriber mode needs its own connection; use a separate Redis client for pub/sub',
-  psubscribe: 'subscriber mode needs its own connection; use a separate Redis client for pub/sub',
-  ssubscribe: 'subscriber mode needs its own connection; use a separate Redis client for pub/sub',
-  unsubscribe: 'this client never subscribes',
-  punsubscribe: 'this client never subscribes',
-  sunsubscribe: 'this client never subscribes',
-  monitor: 'MONITOR takes over the connection; run redis-cli monitor instead',
-  select: 'the connection is shared with the session methods; put the db number in the connection string',
-  multi: 'use client.multi() … .exec(), which sends MULTI/EXEC as one unit',
-  exec: 'use client.multi() … .exec(), which sends MULTI/EXEC as one unit',
-  discard: 'use client.multi() and simply do not call exec()',
-  reset: 'the connection is shared with the session methods',
-  hello: 'the connection is shared with the session methods, which expect RESP2',
-  quit: null, // handled by quit()
-}
+const REFUSED = new Map([
+  ['subscribe', 'subscriber mode needs its own connection; use a separate Redis client for pub/sub'],
+  ['psubscribe', 'subscriber mode needs its own connection; use a separate Redis client for pub/sub'],
+  ['ssubscribe', 'subscriber mode needs its own connection; use a separate Redis client for pub/sub'],
+  ['unsubscribe', 'this client never subscribes'],
+  ['punsubscribe', 'this client never subscribes'],
+  ['sunsubscribe', 'this client never subscribes'],
+  ['monitor', 'MONITOR takes over the connection; run redis-cli monitor instead'],
+  ['select', 'the connection is shared with the session methods; put the db number in the connection string'],
+  ['multi', 'use client.multi() … .exec(), which sends MULTI/EXEC as one unit'],
+  ['exec', 'use client.multi() … .exec(), which sends MULTI/EXEC as one unit'],
+  ['discard', 'use client.multi() and simply do not call exec()'],
+  ['reset', 'the connection is shared with the session methods'],
+  ['hello', 'the connection is shared with the session methods, which expect RESP2'],
+])
 
 function splitCallback(args) {
   if (args.length > 0 && typeof args[args.length - 1] === 'function') {
@@ -150,13 +157,22 @@ class Pipeline {
   #names = []
   #args = []
   #buffers = []
+  #callbacks = []
   #error = null
 
   constructor(client, transaction, commands) {
     this.#client = client
     this.#transaction = transaction
     if (Array.isArray(commands)) {
-      for (const [name, ...args] of commands) this.#add(String(name), args, false)
+      // As ioredis: each entry calls the method of that name, so `getBuffer` works too.
+      for (const [name, ...args] of commands) {
+        const method = String(name)
+        if (typeof this[method] === 'function' && method !== 'exec' && method !== 'call' && method !== 'callBuffer') {
+          this[method](...args)
+        } else {
+          this.call(method, ...args)
+        }
+      }
     }
   }
 
@@ -164,12 +180,14 @@ class Pipeline {
     return this.#names.length
   }
 
-  #add(name, args, buffers) {
+  #add(name, rawArgs, buffers) {
+    const [args, callback] = splitCallback(rawArgs)
+    this.#callbacks.push(callback)
     const lower = name.toLowerCase()
-    if (lower in REFUSED) {
-      this.#error ??= notSupported(`${name} in a pipeline`, REFUSED[lower] ?? undefined)
+    if (REFUSED.has(lower) || lower === 'quit') {
+      this.#error ??= notSupported(`${name} in a pipeline`, REFUSED.get(lower))
     }
-    this.#names.push(lower)
+    this.#names.push(name)
     this.#args.push(flattenArgs(expandPairs(lower, args)))
     this.#buffers.push(buffers)
     return this
@@ -191,25 +209,41 @@ class Pipeline {
     if (this.#names.length === 0) return withCallback(Promise.resolve([]), callback)
     const names = this.#names
     const buffers = this.#buffers
+    const callbacks = this.#callbacks
+    const transaction = this.#transaction
     const argc = this.#args.map((a) => a.length)
     const args = this.#args.flat()
-    const promise = this.#client._batch(names, argc, args, this.#transaction).then((encoded) => {
+    const promise = this.#client._batch(names, argc, args, transaction).then((encoded) => {
       if (encoded === null) return null // WATCH abort
       const replies = decodeReply(encoded, (i) => buffers[i])
-      return replies.map((reply, i) =>
-        reply instanceof ReplyError ? [reply] : [null, transformReply(names[i] + (buffers[i] ? 'buffer' : ''), reply)])
+      const results = replies.map((reply, i) =>
+        reply instanceof ReplyError ? [reply] : [null, transformReply(names[i].toLowerCase() + (buffers[i] ? 'buffer' : ''), reply)])
+      // Per-command callbacks, as ioredis: in a transaction they see the queueing state.
+      results.forEach(([err, result], i) => {
+        const cb = callbacks[i]
+        if (cb) process.nextTick(cb, err ?? null, transaction && !err ? 'QUEUED' : result)
+      })
+      return results
     })
     return withCallback(promise, callback)
   }
 }
 
+// ioredis lets a pipeline hold an inline MULTI … EXEC; this client does not, and says so at once.
+Pipeline.prototype.multi = function () {
+  throw notSupported('multi() inside a pipeline', 'use client.multi() on its own')
+}
+
 for (const name of COMMANDS) {
-  if (name in Pipeline.prototype) continue
-  Pipeline.prototype[name] = function (...args) {
-    return this.call(name, ...args)
+  if (!(name in Pipeline.prototype)) {
+    Pipeline.prototype[name] = function (...args) {
+      return this.call(name, ...args)
+    }
   }
-  Pipeline.prototype[name + BUFFER_SUFFIX] = function (...args) {
-    return this.callBuffer(name, ...args)
+  if (!(name + BUFFER_SUFFIX in Pipeline.prototype) && name !== 'exec') {
+    Pipeline.prototype[name + BUFFER_SUFFIX] = function (...args) {
+      return this.callBuffer(name, ...args)
+    }
   }
 }
 
@@ -248,14 +282,15 @@ class RedisClient extends EventEmitter {
   _send(name, args, buffers) {
     const lower = name.toLowerCase()
     if (lower === 'quit') return this.quit()
-    if (lower in REFUSED) return Promise.reject(notSupported(`${name}`, REFUSED[lower]))
+    if (REFUSED.has(lower)) return Promise.reject(notSupported(`${name}`, REFUSED.get(lower)))
     let flat
     try {
       flat = flattenArgs(expandPairs(lower, args))
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#owner.command(lower, flat, buffers).then((reply) => transformReply(lower + (buffers ? 'buffer' : ''), reply))
+    // The name goes out as given, so that Redis's errors quote it as the caller wrote it.
+    return this.#owner.command(name, flat, buffers).then((reply) => transformReply(lower + (buffers ? 'buffer' : ''), reply))
   }
 
   /** A chainable pipeline: commands are sent together when `exec()` is called. */
@@ -264,11 +299,12 @@ class RedisClient extends EventEmitter {
   }
 
   /** A chainable `MULTI`/`EXEC` transaction. */
-  multi(commands, options) {
+  multi(commandsOrOptions, maybeOptions) {
+    const options = Array.isArray(commandsOrOptions) ? maybeOptions : commandsOrOptions
     if (options && options.pipeline === false) {
-      return Promise.reject(notSupported('multi({ pipeline: false })', 'use client.multi() … .exec()'))
+      throw notSupported('multi({ pipeline: false })', 'use client.multi() … .exec()')
     }
-    return new Pipeline(this, true, Array.isArray(commands) ? commands : undefined)
+    return new Pipeline(this, true, Array.isArray(commandsOrOptions) ? commandsOrOptions : undefined)
   }
 
   /** @internal used by Pipeline */
@@ -309,6 +345,22 @@ class RedisClient extends EventEmitter {
 
   zscanStream() {
     throw notSupported('client.zscanStream()', 'loop over client.zscan(key, cursor, …) instead')
+  }
+
+  scanBufferStream() {
+    throw notSupported('client.scanBufferStream()', 'loop over client.scanBuffer(cursor, …) instead')
+  }
+
+  sscanBufferStream() {
+    throw notSupported('client.sscanBufferStream()', 'loop over client.sscanBuffer(key, cursor, …) instead')
+  }
+
+  hscanBufferStream() {
+    throw notSupported('client.hscanBufferStream()', 'loop over client.hscanBuffer(key, cursor, …) instead')
+  }
+
+  zscanBufferStream() {
+    throw notSupported('client.zscanBufferStream()', 'loop over client.zscanBuffer(key, cursor, …) instead')
   }
 
   defineCommand() {

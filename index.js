@@ -24,8 +24,17 @@ function codedError(Ctor, code, message) {
   return err
 }
 
+// Array.isArray throws on a revoked Proxy; such a value is simply not an array here.
+function isArray(value) {
+  try {
+    return Array.isArray(value)
+  } catch {
+    return false
+  }
+}
+
 function typeError(field, expected, value) {
-  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
+  const got = value === null ? 'null' : isArray(value) ? 'an array' : typeof value
   return codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `${field}: must be ${expected}, got ${got}`)
 }
 
@@ -66,7 +75,7 @@ function duration(value, optional) {
 
 function dataJson(value, optional) {
   if (optional && (value === undefined || value === null)) return '{}'
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (value === null || typeof value !== 'object' || isArray(value)) {
     throw typeError('data', 'a plain object', value)
   }
   let text
@@ -98,7 +107,7 @@ function defaultUrl() {
 
 function pem(value, field) {
   if (value === undefined || value === null) return undefined
-  if (Array.isArray(value)) return value.map((v, i) => pem(v, `${field}[${i}]`)).join('\n')
+  if (isArray(value)) return value.map((v, i) => pem(v, `${field}[${i}]`)).join('\n')
   if (Buffer.isBuffer(value)) return value.toString('utf8')
   if (typeof value === 'string') return value
   throw typeError(field, 'PEM text (a string or Buffer, or an array of them)', value)
@@ -109,7 +118,7 @@ function pem(value, field) {
 function tlsOptions(value) {
   if (value === undefined || value === null || value === false) return undefined
   if (value === true) return {}
-  if (typeof value !== 'object' || Array.isArray(value)) throw typeError('tls', 'true or an object', value)
+  if (typeof value !== 'object' || isArray(value)) throw typeError('tls', 'true or an object', value)
   const reject = value.rejectUnauthorized
   if (reject !== undefined && typeof reject !== 'boolean') throw typeError('tls.rejectUnauthorized', 'a boolean', reject)
   return { ca: pem(value.ca, 'tls.ca'), cert: pem(value.cert, 'tls.cert'), key: pem(value.key, 'tls.key'), rejectUnauthorized: reject }
@@ -117,7 +126,7 @@ function tlsOptions(value) {
 
 function nodeList(value, field) {
   if (value === undefined || value === null) return undefined
-  if (!Array.isArray(value)) throw typeError(field, 'an array of { host, port }', value)
+  if (!isArray(value)) throw typeError(field, 'an array of { host, port }', value)
   return value.map((node, i) => {
     if (node === null || typeof node !== 'object') throw typeError(`${field}[${i}]`, 'a { host, port } object', node)
     return {
@@ -132,7 +141,7 @@ const SHAPE_OPTIONS = ['host', 'port', 'path', 'sentinels', 'cluster']
 function nativeOptions(options) {
   if (options === undefined || options === null) return { connectionString: defaultUrl() }
   if (typeof options === 'string') return { connectionString: options }
-  if (typeof options !== 'object' || Array.isArray(options)) {
+  if (typeof options !== 'object' || isArray(options)) {
     throw typeError('options', 'a connection string or an options object', options)
   }
   const hasShape = SHAPE_OPTIONS.some((k) => options[k] !== undefined && options[k] !== null)

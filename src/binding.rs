@@ -14,6 +14,7 @@ use napi_derive::napi;
 use crate::bridge::{Bridge, Item, Outcome};
 use crate::commands::{self, Command};
 use crate::config::{Node, Options, RawOptions};
+use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
 use crate::store::{ConnectionEvent, SessionStore};
 use crate::text::{may_be_lossy, wtf8_from_utf16};
@@ -96,6 +97,7 @@ pub struct NativeOptions {
 pub struct NativeSessions {
     store: Arc<SessionStore>,
     bridge: Arc<Bridge>,
+    dispatcher: Dispatcher,
     runtime: &'static tokio::runtime::Runtime,
 }
 
@@ -138,10 +140,17 @@ impl NativeSessions {
         match check {
             Err(err) => bridge.complete(id, Outcome::Failed(err)),
             Ok(()) => {
-                self.runtime.spawn(async move {
+                let call = Box::pin(async move {
                     let outcome = work.await.into();
                     bridge.complete(id, outcome);
                 });
+                if self.dispatcher.submit(call).is_err() {
+                    // Only while the process shuts down; the call must still settle.
+                    self.bridge.complete(
+                        id,
+                        Outcome::Failed(Error::Connection("the runtime is shutting down".into())),
+                    );
+                }
             }
         }
     }
@@ -156,6 +165,15 @@ impl NativeSessions {
         self.dispatch(id, Ok(()), async move {
             work.await.map(|reply| Outcome::Reply(reply, buffers))
         });
+    }
+}
+
+impl Drop for NativeSessions {
+    /// An instance that is never quit (a worker that exits, an environment torn down) still
+    /// closes its connections instead of leaving them, and their reconnect loops, behind.
+    fn drop(&mut self) {
+        let _entered = self.runtime.enter();
+        self.store.disconnect();
     }
 }
 
@@ -214,6 +232,7 @@ impl NativeSessions {
         Ok(NativeSessions {
             store: Arc::new(store),
             bridge,
+            dispatcher: Dispatcher::start(runtime),
             runtime,
         })
     }
@@ -322,7 +341,7 @@ impl NativeSessions {
         };
         let store = Arc::clone(&self.store);
         self.dispatch_reply(id, buffers, async move {
-            commands::run(store.redis().await?, cmd).await
+            commands::run(store.commands_redis().await?, cmd).await
         });
     }
 
@@ -357,7 +376,7 @@ impl NativeSessions {
         let store = Arc::clone(&self.store);
         // Strings stay raw in the encoded reply; JS decodes each command's as text or Buffers.
         self.dispatch_reply(id, false, async move {
-            let redis = store.redis().await?;
+            let redis = store.commands_redis().await?;
             if transaction {
                 commands::transaction(redis, cmds).await
             } else {

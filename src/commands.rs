@@ -36,8 +36,10 @@ fn is_blocking(name: &str) -> bool {
 
 impl Command {
     fn custom(&self) -> CustomCommand {
+        // The name goes out as given: Redis is case-insensitive, and its errors then quote the
+        // name as the caller wrote it, as with ioredis.
         CustomCommand::new(
-            self.name.to_ascii_uppercase(),
+            self.name.clone(),
             ClusterHash::FirstKey,
             is_blocking(&self.name),
         )
@@ -58,14 +60,14 @@ fn client_error(err: fred::error::Error) -> Error {
     }
 }
 
-/// Runs one command.
+/// Runs one command. The raw reply frame is kept, so that nested errors survive.
 pub async fn run(client: &Client, cmd: Command) -> Result<Reply> {
     let custom = cmd.custom();
-    client
-        .custom::<Value, Value>(custom, cmd.args)
+    let frame = client
+        .custom_raw::<Value>(custom, cmd.args)
         .await
-        .map(Reply::from)
-        .map_err(client_error)
+        .map_err(client_error)?;
+    Reply::from_frame(frame).map_err(Error::Reply)
 }
 
 /// Runs commands as one pipeline: sent together, answered in order. The reply is an encoded

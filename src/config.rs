@@ -284,6 +284,9 @@ impl Options {
             max_command_attempts: self.max_retries.saturating_add(1),
             // fred bounds its command channel, which fills only while the connection is down.
             max_command_buffer_len: self.offline_queue_limit,
+            // A slot being migrated can bounce a command between MOVED and ASK several times;
+            // fred's default of 5 fails such calls during a routine resharding.
+            max_redirections: 32,
             ..ConnectionConfig::default()
         }
     }

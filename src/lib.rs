@@ -9,6 +9,7 @@
 //!   checks;
 //! - [`commands`], [`reply`]: arbitrary commands for the ioredis-style `client`, and their
 //!   replies;
+//! - [`dispatch`]: the per-instance task that drives every call (commands leave in bursts);
 //! - [`bridge`]: the single path by which results reach JavaScript (batched completions);
 //! - [`binding`]: the thin N-API class that `index.js` wraps as `SpotsSessions`;
 //! - [`runtime`]: the shared tokio runtime;
@@ -19,6 +20,7 @@ pub mod bridge;
 pub mod commands;
 pub mod config;
 pub mod data;
+pub mod dispatch;
 pub mod error;
 pub mod keys;
 pub mod reply;

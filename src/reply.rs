@@ -8,6 +8,7 @@
 //! `3 count:u32 items…` an array · `4 len:u32 bytes` an error (inside pipeline results).
 
 use fred::prelude::Value;
+use fred::types::Resp3Frame;
 
 /// Tag bytes of the encoding.
 pub mod tag {
@@ -78,6 +79,75 @@ pub fn encode_error(message: &str, out: &mut Vec<u8>) {
     push_bytes(out, tag::ERROR, message.as_bytes());
 }
 
+/// Appends one raw reply frame to an encoded buffer. Unlike fred's `Value` conversion, an error
+/// nested in an array (say, from `EVAL`) stays an element of its own, as ioredis returns it.
+pub fn encode_frame(frame: &Resp3Frame, out: &mut Vec<u8>) {
+    match frame {
+        Resp3Frame::Null => out.push(tag::NIL),
+        Resp3Frame::BlobString { data, .. }
+        | Resp3Frame::SimpleString { data, .. }
+        | Resp3Frame::VerbatimString { data, .. }
+        | Resp3Frame::BigNumber { data, .. }
+        | Resp3Frame::ChunkedString(data) => push_bytes(out, tag::STRING, data),
+        Resp3Frame::SimpleError { data, .. } => push_bytes(out, tag::ERROR, data.as_bytes()),
+        Resp3Frame::BlobError { data, .. } => push_bytes(out, tag::ERROR, data),
+        Resp3Frame::Number { data, .. } => {
+            out.push(tag::INTEGER);
+            out.extend_from_slice(&(*data as f64).to_le_bytes());
+        }
+        Resp3Frame::Double { data, .. } => {
+            push_bytes(out, tag::STRING, data.to_string().as_bytes())
+        }
+        Resp3Frame::Boolean { data, .. } => {
+            out.push(tag::INTEGER);
+            out.extend_from_slice(&f64::from(u8::from(*data)).to_le_bytes());
+        }
+        Resp3Frame::Array { data, .. } | Resp3Frame::Push { data, .. } => {
+            out.push(tag::ARRAY);
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            for item in data {
+                encode_frame(item, out);
+            }
+        }
+        Resp3Frame::Set { data, .. } => {
+            out.push(tag::ARRAY);
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            for item in data {
+                encode_frame(item, out);
+            }
+        }
+        Resp3Frame::Map { data, .. } => {
+            out.push(tag::ARRAY);
+            out.extend_from_slice(&((data.len() * 2) as u32).to_le_bytes());
+            for (k, v) in data {
+                encode_frame(k, out);
+                encode_frame(v, out);
+            }
+        }
+        Resp3Frame::Hello { .. } => out.push(tag::NIL),
+    }
+}
+
+impl Reply {
+    /// A raw reply frame as a `client` reply; an error reply is `Err` with Redis's message.
+    pub fn from_frame(frame: Resp3Frame) -> Result<Reply, String> {
+        match frame {
+            Resp3Frame::SimpleError { data, .. } => Err(data.to_string()),
+            Resp3Frame::BlobError { data, .. } => Err(String::from_utf8_lossy(&data).into_owned()),
+            Resp3Frame::Null => Ok(Reply::Nil),
+            Resp3Frame::BlobString { data, .. } | Resp3Frame::SimpleString { data, .. } => {
+                Ok(Reply::Text(data.to_vec()))
+            }
+            Resp3Frame::Number { data, .. } => Ok(Reply::Number(data as f64)),
+            other => {
+                let mut out = Vec::with_capacity(64);
+                encode_frame(&other, &mut out);
+                Ok(Reply::Encoded(out))
+            }
+        }
+    }
+}
+
 impl From<Value> for Reply {
     fn from(value: Value) -> Self {
         match value {
@@ -142,6 +212,35 @@ mod tests {
         expected.extend_from_slice(&2f64.to_le_bytes());
         expected.extend_from_slice(&[tag::ARRAY, 0, 0, 0, 0]);
         assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn frames_keep_nested_errors() {
+        let frame = Resp3Frame::Array {
+            data: vec![
+                Resp3Frame::Number {
+                    data: 1,
+                    attributes: None,
+                },
+                Resp3Frame::SimpleError {
+                    data: "MYERR boom".into(),
+                    attributes: None,
+                },
+            ],
+            attributes: None,
+        };
+        let Ok(Reply::Encoded(bytes)) = Reply::from_frame(frame) else {
+            panic!("not encoded")
+        };
+        assert_eq!(bytes[0], tag::ARRAY);
+        assert_eq!(bytes[5], tag::INTEGER);
+        assert_eq!(bytes[14], tag::ERROR);
+        assert_eq!(&bytes[19..], b"MYERR boom");
+        let top = Resp3Frame::SimpleError {
+            data: "WRONGTYPE x".into(),
+            attributes: None,
+        };
+        assert_eq!(Reply::from_frame(top), Err("WRONGTYPE x".to_string()));
     }
 
     #[test]

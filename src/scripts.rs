@@ -22,6 +22,7 @@ pub struct Scripts {
     pub index_remove: Script,
     pub session_create: Script,
     pub session_take: Script,
+    pub session_get: Script,
 }
 
 /// `lua/lib.lua` followed by `lua/<name>.lua`.
@@ -45,4 +46,5 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     index_remove: script!("step_index_remove"),
     session_create: script!("step_session_create"),
     session_take: script!("step_session_take"),
+    session_get: script!("step_session_get"),
 });

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fred::bytes::Bytes;
-use fred::prelude::{Builder, Client, ClientLike, EventInterface, FromValue, Key, Value};
+use fred::prelude::{
+    Builder, Client, ClientLike, EventInterface, FromValue, HashesInterface, Key, Value,
+};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
 use fred::types::{ClusterHash, CustomCommand};
@@ -39,9 +41,43 @@ pub enum ConnectionEvent {
     Error(String),
 }
 
+fn build_client(opts: &Options) -> Result<Client> {
+    Builder::from_config(opts.redis.clone())
+        .set_connection_config(opts.connection_config())
+        .set_performance_config(opts.performance_config())
+        .set_policy(opts.reconnect_policy())
+        .build()
+        .map_err(Error::from)
+}
+
+/// Waits until `client` can take commands: fred queues commands while a single server or
+/// Sentinel connection is being (re)made, but refuses them while it has no Redis Cluster routing
+/// table yet.
+async fn until_routable(client: &Client, cluster: bool, timeout: Duration) -> Result<()> {
+    if !cluster || client.is_connected() {
+        return Ok(());
+    }
+    match tokio::time::timeout(timeout, client.wait_for_connect()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Error::from(e)),
+        Err(_) => Err(Error::Timeout(format!(
+            "no connection to the cluster within commandTimeout ({} ms)",
+            timeout.as_millis()
+        ))),
+    }
+}
+
 /// A connected session store.
 pub struct SessionStore {
+    /// The sessions' connection.
     client: Client,
+    /// The `client`'s own connection to the same server(s), opened on its first command. The
+    /// session methods never share a connection with arbitrary user commands: with fred 10.1 /
+    /// redis-protocol 6, an error reply that is not valid UTF-8 (easy to provoke from a
+    /// `client` call) silently drops one reply and shifts every later reply on that connection
+    /// by one, which would hand one user's session to another.
+    commands_client: tokio::sync::OnceCell<Client>,
+    options: Options,
     token: TokenOptions,
     command_timeout: Duration,
     offline_queue: bool,
@@ -66,12 +102,7 @@ impl SessionStore {
         opts: &Options,
         on_event: impl Fn(ConnectionEvent) + Send + 'static,
     ) -> Result<Self> {
-        let client = Builder::from_config(opts.redis.clone())
-            .set_connection_config(opts.connection_config())
-            .set_performance_config(opts.performance_config())
-            .set_policy(opts.reconnect_policy())
-            .build()
-            .map_err(Error::from)?;
+        let client = build_client(opts)?;
         // Subscribe before connecting, so that the first connection is heard too. fred closes
         // these streams on quit, which ends the task.
         let mut reconnects = client.reconnect_rx();
@@ -94,6 +125,8 @@ impl SessionStore {
         drop(client.connect());
         Ok(SessionStore {
             client,
+            options: opts.clone(),
+            commands_client: tokio::sync::OnceCell::new(),
             token: opts.token,
             command_timeout: opts.command_timeout,
             offline_queue: opts.offline_queue,
@@ -117,21 +150,25 @@ impl SessionStore {
     /// The connection, once it can take commands. fred queues commands while a single server
     /// or Sentinel connection is being (re)made, but refuses them while it has no Redis Cluster
     /// routing table yet; there the call waits for the connection, within `commandTimeout`.
-    pub async fn redis(&self) -> Result<&Client> {
+    async fn redis(&self) -> Result<&Client> {
         self.check_open()?;
-        if self.cluster && !self.client.is_connected() {
-            match tokio::time::timeout(self.command_timeout, self.client.wait_for_connect()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(self.redis_error(e)),
-                Err(_) => {
-                    return Err(Error::Timeout(format!(
-                        "no connection to the cluster within commandTimeout ({} ms)",
-                        self.command_timeout.as_millis()
-                    )))
-                }
-            }
-        }
+        until_routable(&self.client, self.cluster, self.command_timeout).await?;
         Ok(&self.client)
+    }
+
+    /// The `client`'s connection (see `commands_client`), opened on first use.
+    pub async fn commands_redis(&self) -> Result<&Client> {
+        self.check_open()?;
+        let client = self
+            .commands_client
+            .get_or_try_init(|| async {
+                let client = build_client(&self.options)?;
+                drop(client.connect());
+                Ok::<_, Error>(client)
+            })
+            .await?;
+        until_routable(client, self.cluster, self.command_timeout).await?;
+        Ok(client)
     }
 
     fn redis_error(&self, err: fred::error::Error) -> Error {
@@ -154,6 +191,38 @@ impl SessionStore {
             .evalsha_with_reload::<R, _, _>(self.redis().await?, keys, args)
             .await
             .map_err(|e| self.redis_error(e))
+    }
+
+    /// `eval` for steps that are safe to repeat (`update`, `refresh`), repeated on Redis
+    /// Cluster when the reply has the wrong type: fred 10.1 can hand a reply to the wrong caller
+    /// while it follows an ASK redirection during a slot migration.
+    async fn eval_idempotent(
+        &self,
+        script: &Script,
+        keys: Vec<Key>,
+        args: Vec<Value>,
+    ) -> Result<i64> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let reply = self
+                .redis()
+                .await
+                .map(|client| {
+                    script.evalsha_with_reload::<i64, _, _>(client, keys.clone(), args.clone())
+                })?
+                .await;
+            match reply {
+                Err(e)
+                    if self.cluster
+                        && *e.kind() == fred::error::ErrorKind::Parse
+                        && attempts < CREATE_ATTEMPTS =>
+                {
+                    continue
+                }
+                other => return other.map_err(|e| self.redis_error(e)),
+            }
+        }
     }
 
     /// A plain single-key command.
@@ -236,8 +305,33 @@ impl SessionStore {
     /// The session's owner and data as the JSON text `[owner, data]`, or `None`.
     pub async fn get(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
         let session = AppKeys::new(app).session(&session_id(token));
-        let reply: Value = self.command("HGETALL", vec![bytes(&session)]).await?;
-        decode_session(reply)
+        if !self.cluster {
+            // The typed command, not a custom one: fred flushes the socket after every custom
+            // command and script, but lets typed commands queued together leave in one write.
+            let reply: Value = self
+                .redis()
+                .await?
+                .hgetall(Bytes::from(session))
+                .await
+                .map_err(|e| self.redis_error(e))?;
+            return decode_session(reply);
+        }
+        for _ in 0..CREATE_ATTEMPTS {
+            let reply: Vec<Value> = self
+                .eval(&SCRIPTS.session_get, vec![key(session.clone())], vec![])
+                .await?;
+            let mut reply = reply.into_iter();
+            let (Some(echoed), Some(hash)) = (reply.next(), reply.next()) else {
+                continue;
+            };
+            if value_bytes(&echoed) == Some(&session[..]) {
+                return decode_session(hash);
+            }
+            // A reply meant for another call (see step_session_get.lua): read again.
+        }
+        Err(Error::Redis(
+            "replies from the cluster did not match their requests (slot migration in progress); try again".into(),
+        ))
     }
 
     /// Sets the session's remaining life to `duration` seconds. `false` if it does not exist.
@@ -270,9 +364,28 @@ impl SessionStore {
         // The index first (extending it before the session), then the session, which must
         // not be brought back if it was killed in between: PEXPIREAT on a missing key is a no-op.
         let index = key(keys.index_for_escaped(&owner));
-        let expiry: Value = self
-            .eval(&SCRIPTS.index_add, vec![index], vec![bytes(&id), duration])
-            .await?;
+        let mut expiry = None;
+        for _ in 0..CREATE_ATTEMPTS {
+            let reply: Value = self
+                .eval(
+                    &SCRIPTS.index_add,
+                    vec![index.clone()],
+                    vec![bytes(&id), duration.clone()],
+                )
+                .await?;
+            // Re-scoring is safe to repeat; a reply that is no expiry was meant for another
+            // call (see `eval_idempotent`).
+            if reply
+                .as_str()
+                .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
+            {
+                expiry = Some(reply);
+                break;
+            }
+        }
+        let expiry = expiry.ok_or_else(|| {
+            Error::Redis("replies from the cluster did not match their requests; try again".into())
+        })?;
         let applied: i64 = self
             .command("PEXPIREAT", vec![Value::from(session), expiry])
             .await?;
@@ -294,7 +407,7 @@ impl SessionStore {
         }
         let session = AppKeys::new(app).session(&session_id(token));
         Ok(self
-            .eval::<i64>(&SCRIPTS.update, vec![key(session)], args)
+            .eval_idempotent(&SCRIPTS.update, vec![key(session)], args)
             .await?
             == 1)
     }
@@ -351,22 +464,24 @@ impl SessionStore {
             return Ok(false);
         }
         let mut deletes = tokio::task::JoinSet::new();
-        for id in &ids {
-            let session = key([&keys.session_prefix()[..], id].concat());
+        for id in ids {
+            let session = key([&keys.session_prefix()[..], &id[..]].concat());
             let args = vec![bytes(OWNER_FIELD), Value::from("1"), bytes(&escaped_owner)];
             let client = self.client.clone();
             deletes.spawn(async move {
-                SCRIPTS
+                let taken = SCRIPTS
                     .session_take
                     .evalsha_with_reload::<Option<Bytes>, _, _>(&client, vec![session], args)
-                    .await
+                    .await?;
+                Ok::<_, fred::error::Error>(taken.map(|_| id))
             });
         }
-        let mut killed = 0;
+        let mut killed = Vec::new();
         let mut failure = None;
         while let Some(done) = deletes.join_next().await {
             match done {
-                Ok(Ok(owner)) => killed += usize::from(owner.is_some()),
+                Ok(Ok(Some(id))) => killed.push(Value::Bytes(id)),
+                Ok(Ok(None)) => {}
                 Ok(Err(e)) => failure = Some(self.redis_error(e)),
                 Err(e) => failure = Some(Error::Redis(format!("killAll step failed: {e}"))),
             }
@@ -375,16 +490,36 @@ impl SessionStore {
             // Some sessions may be left: the index still lists them all, so a retry finds them.
             return Err(err);
         }
-        let members = ids.into_iter().map(Value::Bytes).collect();
+        if killed.is_empty() {
+            return Ok(false);
+        }
+        // Only the members whose sessions were deleted leave the index (with, inside the step,
+        // members that have expired): a member without a session may be a create between its
+        // index step and its session step, whose session must stay findable.
         let _: Value = self
-            .eval(&SCRIPTS.index_remove, vec![index], members)
+            .eval(&SCRIPTS.index_remove, vec![index], killed)
             .await?;
-        Ok(killed > 0)
+        Ok(true)
     }
 
     /// Closes the connection after the commands already sent have been answered.
     pub async fn quit(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if let Some(commands) = self.commands_client.get() {
+            let commands = commands.clone();
+            tokio::spawn(async move {
+                let _ = commands.quit().await;
+            });
+        }
+        if !self.client.is_connected() {
+            // Nothing was ever answered or nothing is left to answer: don't wait for a
+            // connection (as ioredis, whose quit() resolves at once while connecting).
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let _ = client.quit().await;
+            });
             return Ok(());
         }
         self.client.quit().await.map_err(|e| self.redis_error(e))
@@ -393,10 +528,15 @@ impl SessionStore {
     /// Marks the store closed at once; the connection is closed in the background.
     pub fn disconnect(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
-            let client = self.client.clone();
+            let clients = [
+                Some(self.client.clone()),
+                self.commands_client.get().cloned(),
+            ];
             tokio::spawn(async move {
                 // Nothing waits for this; an error only means the connection was already gone.
-                let _ = client.quit().await;
+                for client in clients.into_iter().flatten() {
+                    let _ = client.quit().await;
+                }
             });
         }
     }
@@ -411,10 +551,27 @@ fn value_bytes(v: &Value) -> Option<&[u8]> {
 }
 
 /// Turns an `HGETALL` reply into the `[owner, data]` JSON text, or `None` for a missing key.
+/// Turns an `HGETALL` reply (an array of field, value, … or, from fred's typed command, a map)
+/// into the `[owner, data]` JSON text, or `None` for a missing key.
+/// One field and value of a reply, as bytes when they are strings.
+type RawPair<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
 fn decode_session(reply: Value) -> Result<Option<String>> {
-    let items = match reply {
-        Value::Array(items) => items,
+    let pairs: Vec<RawPair<'_>> = match &reply {
         Value::Null => return Ok(None),
+        Value::Array(items) => items
+            .chunks(2)
+            .map(|pair| {
+                (
+                    pair.first().and_then(value_bytes),
+                    pair.get(1).and_then(value_bytes),
+                )
+            })
+            .collect(),
+        Value::Map(map) => map
+            .iter()
+            .map(|(k, v)| (Some(k.as_bytes()), value_bytes(v)))
+            .collect(),
         other => {
             return Err(Error::Redis(format!(
                 "unexpected HGETALL reply: {:?}",
@@ -422,16 +579,13 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
             )))
         }
     };
-    if items.is_empty() {
+    if pairs.is_empty() {
         return Ok(None);
     }
     let mut owner = None;
-    let mut fields = Vec::with_capacity(items.len() / 2);
-    for pair in items.chunks(2) {
-        let (Some(k), Some(v)) = (
-            pair.first().and_then(value_bytes),
-            pair.get(1).and_then(value_bytes),
-        ) else {
+    let mut fields = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        let (Some(k), Some(v)) = pair else {
             return Err(Error::Redis("malformed HGETALL reply".into()));
         };
         if k == OWNER_FIELD {

@@ -45,12 +45,14 @@ local function index_add(index, id, duration)
   return expiry
 end
 
--- Removes session ids from an owner index and refits its TTL: a removed session may have been
--- the one that kept the index alive (or alive forever).
+-- Removes session ids from an owner index, with any member whose session has expired, and
+-- refits its TTL: a removed session may have been the one that kept the index alive (or alive
+-- forever).
 local function index_remove(index, ids, first, last)
   for i = first, last, 200 do
     redis.call('ZREM', index, unpack(ids, i, math.min(i + 199, last)))
   end
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%.3f', now_ms() / 1000))
   fit_index_ttl(index)
 end
 
