@@ -15,7 +15,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class NativeSessions {
   /** Validates the options and starts connecting in the background; never waits for Redis. */
-  constructor(options: NativeOptions, onBatch: (arg: Array<Item>) => void)
+  constructor(options: NativeOptions, onBatch: (arg: Batch) => void)
   /** Starts `create`; resolves to the new token. */
   create(id: number, app: string, ownerId: string, data: string, duration?: number | undefined | null): void
   /** Starts `get`; resolves to `[owner, data]` JSON text or `null`. */

@@ -1,6 +1,7 @@
 'use strict'
 
-// `sessions.client`: an ioredis-style Redis client on the sessions' own connection.
+// `sessions.client`: an ioredis-style Redis client to the sessions' Redis, on a connection of its
+// own (see src/store.rs, `commands_client`, for why the session methods never share one).
 //
 // Every Redis command is a lower-case method (the command table is ioredis's own,
 // `@ioredis/commands`), plus a `*Buffer` variant; `call`/`sendCommand` take any command by name.

@@ -169,7 +169,8 @@ export interface Pipeline extends ChainableCommands {
 }
 
 /**
- * The ioredis-style Redis client on a `SpotsSessions` instance's connection. Every Redis command
+ * The ioredis-style Redis client of a `SpotsSessions` instance: the same Redis and options, on a
+ * connection of its own opened on first use. Every Redis command
  * is a lower-case method with a `*Buffer` variant; the common ones are typed here, and
  * `call(command, ...args)` reaches any command. Replies come back as ioredis gives them.
  *
@@ -297,8 +298,8 @@ export declare class SpotsSessions {
   constructor(options?: string | SpotsSessionsOptions)
 
   /**
-   * The ioredis-style client on this instance's connection, as the original package exposed
-   * its ioredis instance. Closing it closes the sessions instance too.
+   * The ioredis-style client to this instance's Redis, as the original package exposed its
+   * ioredis instance. Closing it closes the sessions instance too.
    */
   readonly client: RedisClient
 

@@ -184,7 +184,7 @@ class SpotsSessions {
   constructor(options) {
     const opts = nativeOptions(options)
     try {
-      this.#native = new NativeSessions(opts, (batch) => this.#onBatch(batch))
+      this.#native = new NativeSessions(opts, (meta, values) => this.#onBatch(meta, values))
     } catch (err) {
       // Native option errors already name the option; give them the stable code.
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', err.message)
@@ -311,18 +311,21 @@ class SpotsSessions {
     })
   }
 
-  #onBatch(batch) {
+  // `meta` is [id, tag, code, …]; code 0/1/2 are false/true/null, 4 + k is values[k]
+  // (src/bridge.rs).
+  #onBatch(meta, values) {
     const pending = this.#pending
-    for (let i = 0; i < batch.length; i += 3) {
-      if (batch[i + 1] === TAG_EVENT) {
-        this.#onEvent(batch[i + 2])
+    for (let i = 0; i < meta.length; i += 3) {
+      const tag = meta[i + 1]
+      const code = meta[i + 2]
+      const value = code === 0 ? false : code === 1 ? true : code === 2 ? null : values[code - 4]
+      if (tag === TAG_EVENT) {
+        this.#onEvent(value)
         continue
       }
-      const call = pending.get(batch[i])
+      const call = pending.get(meta[i])
       if (call === undefined) continue // settled already by disconnect()
-      pending.delete(batch[i])
-      const tag = batch[i + 1]
-      const value = batch[i + 2]
+      pending.delete(meta[i])
       try {
         if (tag === TAG_VALUE) {
           call.resolve(value)

@@ -11,10 +11,10 @@ const { test, describe, before, after, beforeEach } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { EventEmitter } = require('node:events')
-const { spawn } = require('node:child_process')
 const { list: COMMANDS } = require('@ioredis/commands')
 const { SpotsSessions } = require('..')
 const { startRedis, freePort, sleep } = require('./helpers/redis')
+const { runNode } = require('./helpers/node')
 
 const pkg = path.join(__dirname, '..')
 const GUARD = { timeout: 20_000 } // only so that a hang fails the test instead of the run
@@ -52,23 +52,6 @@ function assertNotSupported(err) {
   return true
 }
 
-function runNode(source, env = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', source], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
-}
 
 describe('sessions.client', () => {
   let server

@@ -6,30 +6,13 @@
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
 const net = require('node:net')
 const { SpotsSessions } = require('..')
 const { startRedis, freePort, sleep } = require('./helpers/redis')
+const { runNode } = require('./helpers/node')
 
 const pkg = path.join(__dirname, '..')
 
-function runNode(source, env = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', source], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
-}
 
 describe('with a running server', () => {
   let server

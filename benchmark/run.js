@@ -49,14 +49,7 @@ const WARMUP = Math.max(200, Math.round(2000 * Math.min(1, SCALE)))
 const PRELOAD_BATCH = 1000
 const APP = 'bench-app'
 const DURATION = 3600
-const PAYLOAD = {
-  firstName: 'John',
-  lastName: 'Doe',
-  email: 'john.doe@example.com',
-  role: 'admin',
-  currentDeviceToken: 'a1b2c3d4e5f6',
-  locale: 'en-US',
-}
+const { PAYLOAD } = require('./payload')
 const UPDATES = [{ locale: 'en-GB' }, { currentDeviceToken: 'f6e5d4c3b2a1', locale: 'fr-FR' }]
 
 // ---------------------------------------------------------------------------------------------
@@ -340,7 +333,7 @@ async function main() {
       redis: infoField(server, 'redis_version'),
       redisMalloc: infoField(await redisInfo(redis, 'memory'), 'mem_allocator'),
       ioredis: require('ioredis/package.json').version,
-      addonWorkerThreads: process.env.SPOTS_SESSIONS_WORKER_THREADS || 'default (min(2, cpus))',
+      addonWorkerThreads: process.env.SPOTS_SESSIONS_WORKER_THREADS || 'default (1)',
     }
     console.log('spots-sessions benchmark: native addon vs ioredis reference (benchmark/reference.js)')
     console.log(`machine: ${machine.cpu} x ${machine.cpus}, ${machine.totalMemGiB} GiB RAM, ${machine.os}`)

@@ -11,7 +11,7 @@ use napi::bindgen_prelude::{Buffer, Either, Function};
 use napi::{Env, JsString, Status};
 use napi_derive::napi;
 
-use crate::bridge::{Bridge, Item, Outcome};
+use crate::bridge::{Batch, Bridge, Outcome};
 use crate::commands::{self, Command};
 use crate::config::{Node, Options, RawOptions};
 use crate::dispatch::Dispatcher;
@@ -183,7 +183,7 @@ impl NativeSessions {
     #[napi(constructor)]
     pub fn new(
         options: NativeOptions,
-        on_batch: Function<'_, Vec<Item>, ()>,
+        on_batch: Function<'_, Batch, ()>,
     ) -> napi::Result<Self> {
         let options = Options::parse(RawOptions {
             connection_string: options.connection_string,

@@ -3,9 +3,11 @@
 //! Every call carries an id chosen by the JavaScript layer, which keeps the call's resolver in a
 //! table. When a call finishes on a tokio thread its outcome is pushed onto this instance's
 //! queue; only the push that finds the queue idle schedules a wake-up of the JS thread (one
-//! threadsafe-function call), and that wake-up hands *every* queued outcome to JavaScript in one
-//! flat array `[id, tag, value, id, tag, value, …]`. Under load one wake-up settles hundreds of
-//! calls, and no call creates its own threadsafe function or N-API async work.
+//! threadsafe-function call), and that wake-up hands *every* queued outcome to JavaScript at
+//! once, as two arguments: a `Uint32Array` of `[id, tag, code, id, tag, code, …]` and an array
+//! of the values that are not a constant (`code` 0: `false`, 1: `true`, 2: `null`, `4 + k`:
+//! `values[k]`). Under load one wake-up settles hundreds of calls with a handful of N-API calls
+//! (booleans cost none), and no call creates its own threadsafe function or N-API async work.
 //!
 //! Tags: `0` resolve with `value` (a string, number, boolean, `null` or Buffer); `1` a `get`
 //! result, `value` is `[owner, data]` JSON text or `null` (not found); `2` reject, `value` is
@@ -15,7 +17,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{Buffer, Either6, Function, Null};
+use napi::bindgen_prelude::{Buffer, Either3, FnArgs, Function, Uint32Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 
@@ -64,8 +66,17 @@ impl From<Option<String>> for Outcome {
     }
 }
 
-/// One element of the flat batch array handed to JavaScript.
-pub type Item = Either6<u32, f64, String, bool, Null, Buffer>;
+/// A completion value that is not one of the constant codes.
+pub type Value = Either3<String, f64, Buffer>;
+
+/// What one wake-up hands to the JavaScript batch callback.
+pub type Batch = FnArgs<(Uint32Array, Vec<Value>)>;
+
+/// Value codes in the `Uint32Array` (`VALUE_BASE + k` is `values[k]`).
+const FALSE: u32 = 0;
+const TRUE: u32 = 1;
+const NULL: u32 = 2;
+const VALUE_BASE: u32 = 4;
 
 #[derive(Default)]
 struct Queue {
@@ -74,7 +85,7 @@ struct Queue {
     scheduled: bool,
 }
 
-type Tsfn = ThreadsafeFunction<(), (), Vec<Item>, Status, false, true>;
+type Tsfn = ThreadsafeFunction<(), (), Batch, Status, false, true>;
 
 /// The completion channel of one instance.
 pub struct Bridge {
@@ -94,35 +105,42 @@ fn text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn flatten(items: Vec<(u32, Outcome)>) -> Vec<Item> {
-    let mut flat = Vec::with_capacity(items.len() * 3);
+/// The two arrays of one batch (see the module docs).
+fn flatten(items: Vec<(u32, Outcome)>) -> (Vec<u32>, Vec<Value>) {
+    let mut meta = Vec::with_capacity(items.len() * 3);
+    let mut values = Vec::new();
+    let mut push = |value: Value| {
+        values.push(value);
+        // A batch never approaches 2^32 values.
+        VALUE_BASE + (values.len() as u32 - 1)
+    };
     for (id, outcome) in items {
-        flat.push(Either6::A(id));
-        let (tag, value) = match outcome {
-            Outcome::Text(s) => (0, Either6::C(s)),
-            Outcome::Bool(b) => (0, Either6::D(b)),
-            Outcome::Session(Some(json)) => (1, Either6::C(json)),
-            Outcome::Session(None) => (1, Either6::E(Null)),
-            Outcome::Failed(err) => (2, Either6::C(format!("{}:{err}", err.code()))),
+        let (tag, code) = match outcome {
+            Outcome::Text(s) => (0, push(Either3::A(s))),
+            Outcome::Bool(b) => (0, if b { TRUE } else { FALSE }),
+            Outcome::Session(Some(json)) => (1, push(Either3::A(json))),
+            Outcome::Session(None) => (1, NULL),
+            Outcome::Failed(err) => (2, push(Either3::A(format!("{}:{err}", err.code())))),
             Outcome::Reply(reply, buffers) => match reply {
-                Reply::Nil => (0, Either6::E(Null)),
-                Reply::Number(n) => (0, Either6::B(n)),
-                Reply::Text(bytes) if buffers => (0, Either6::F(bytes.into())),
-                Reply::Text(bytes) => (0, Either6::C(text(bytes))),
-                Reply::Encoded(bytes) => (if buffers { 4 } else { 3 }, Either6::F(bytes.into())),
+                Reply::Nil => (0, NULL),
+                Reply::Number(n) => (0, push(Either3::B(n))),
+                Reply::Text(bytes) if buffers => (0, push(Either3::C(bytes.into()))),
+                Reply::Text(bytes) => (0, push(Either3::A(text(bytes)))),
+                Reply::Encoded(bytes) => {
+                    (if buffers { 4 } else { 3 }, push(Either3::C(bytes.into())))
+                }
             },
-            Outcome::Event(text) => (5, Either6::C(text)),
+            Outcome::Event(text) => (5, push(Either3::A(text))),
         };
-        flat.push(Either6::A(tag));
-        flat.push(value);
+        meta.extend_from_slice(&[id, tag, code]);
     }
-    flat
+    (meta, values)
 }
 
 impl Bridge {
     /// Wraps the JavaScript function that settles a batch. The threadsafe function starts
     /// unreferenced: an idle instance never keeps Node alive.
-    pub fn new(on_batch: Function<'_, Vec<Item>, ()>) -> napi::Result<Self> {
+    pub fn new(on_batch: Function<'_, Batch, ()>) -> napi::Result<Self> {
         let queue = Arc::new(Mutex::new(Queue::default()));
         let drained = Arc::clone(&queue);
         let tsfn = on_batch
@@ -135,7 +153,8 @@ impl Bridge {
                     q.scheduled = false;
                     std::mem::take(&mut q.items)
                 };
-                Ok(flatten(items))
+                let (meta, values) = flatten(items);
+                Ok(FnArgs::from((Uint32Array::new(meta), values)))
             })?;
         Ok(Bridge {
             queue,
@@ -175,18 +194,19 @@ mod tests {
 
     #[test]
     fn flatten_encodes_each_outcome() {
-        let flat = flatten(vec![
+        let (meta, values) = flatten(vec![
             (1, Outcome::Text("tok".into())),
             (2, Outcome::Bool(true)),
             (3, Outcome::Session(None)),
             (4, Outcome::Failed(Error::Closed)),
+            (5, Outcome::Bool(false)),
         ]);
-        assert_eq!(flat.len(), 12);
-        assert!(matches!(flat[0], Either6::A(1)));
-        assert!(matches!(&flat[2], Either6::C(s) if s == "tok"));
-        assert!(matches!(flat[5], Either6::D(true)));
-        assert!(matches!(flat[7], Either6::A(1)));
-        assert!(matches!(flat[8], Either6::E(Null)));
-        assert!(matches!(&flat[11], Either6::C(s) if s.starts_with("ERR_CLOSED:")));
+        assert_eq!(
+            meta,
+            vec![1, 0, 4, 2, 0, TRUE, 3, 1, NULL, 4, 2, 5, 5, 0, FALSE]
+        );
+        assert_eq!(values.len(), 2);
+        assert!(matches!(&values[0], Either3::A(s) if s == "tok"));
+        assert!(matches!(&values[1], Either3::A(s) if s.starts_with("ERR_CLOSED:")));
     }
 }

@@ -116,6 +116,12 @@ function command(port, ...args) {
       clearTimeout(timer)
       reject(e)
     })
+    // Closed by the server before a whole reply (CLIENT KILL, shutdown): fail now, not on the
+    // timeout. After a resolve this is a no-op.
+    sock.on('close', () => {
+      clearTimeout(timer)
+      reject(new Error('resp: connection closed before a reply'))
+    })
   })
 }
 
@@ -193,4 +199,4 @@ async function startRedis(opts = {}) {
   return server
 }
 
-module.exports = { startRedis, freePort, sleep, rawCommand, command }
+module.exports = { startRedis, freePort, sleep, rawCommand, command, parseReply }

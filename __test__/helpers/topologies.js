@@ -23,7 +23,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const crypto = require('node:crypto')
-const { startRedis, freePort, sleep, command } = require('./redis.js')
+const { startRedis, freePort, sleep, command, parseReply } = require('./redis.js')
 
 const HOST = '127.0.0.1'
 
@@ -140,40 +140,7 @@ function pairs(arr) {
 
 // ---------------------------------------------------------------------------------------------
 // RESP over any socket: redis.js's `command()` generalised with a socket factory, plus
-// pipelining (needed for ASKING + command on one connection). redis.js does not export its
-// parser, so a copy of the same RESP2 parser lives here.
-
-function parseReply(buf, pos) {
-  if (pos >= buf.length) return null
-  const eol = buf.indexOf('\r\n', pos)
-  if (eol < 0) return null
-  const type = String.fromCharCode(buf[pos])
-  const line = buf.toString('latin1', pos + 1, eol)
-  const next = eol + 2
-  if (type === '+') return { value: line, pos: next }
-  if (type === '-') return { value: new Error(line), pos: next }
-  if (type === ':') return { value: Number(line), pos: next }
-  if (type === '$') {
-    const n = Number(line)
-    if (n < 0) return { value: null, pos: next }
-    if (buf.length < next + n + 2) return null
-    return { value: buf.subarray(next, next + n), pos: next + n + 2 }
-  }
-  if (type === '*') {
-    const n = Number(line)
-    if (n < 0) return { value: null, pos: next }
-    const items = []
-    let p = next
-    for (let i = 0; i < n; i++) {
-      const r = parseReply(buf, p)
-      if (!r) return null
-      items.push(r.value)
-      p = r.pos
-    }
-    return { value: items, pos: p }
-  }
-  throw new Error(`unexpected RESP type ${JSON.stringify(type)}`)
-}
+// pipelining (needed for ASKING + command on one connection), on redis.js's RESP2 parser.
 
 function encode(args) {
   const parts = [Buffer.from(`*${args.length}\r\n`)]
