@@ -181,10 +181,7 @@ impl Drop for NativeSessions {
 impl NativeSessions {
     /// Validates the options and starts connecting in the background; never waits for Redis.
     #[napi(constructor)]
-    pub fn new(
-        options: NativeOptions,
-        on_batch: Function<'_, Batch, ()>,
-    ) -> napi::Result<Self> {
+    pub fn new(options: NativeOptions, on_batch: Function<'_, Batch, ()>) -> napi::Result<Self> {
         let options = Options::parse(RawOptions {
             connection_string: options.connection_string,
             host: options.host,
