@@ -32,6 +32,10 @@ use crate::token::TokenOptions;
 /// `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
 const CREATE_ATTEMPTS: usize = 3;
 
+/// On Redis Cluster, how often a step is re-read when its reply was evidently meant for another
+/// call (fred 10.1's ASK handling during a slot migration; see `eval_idempotent`).
+const MISMATCH_ATTEMPTS: usize = 3;
+
 /// A change in the connection's state, for the `client`'s ioredis-style events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionEvent {
@@ -216,7 +220,7 @@ impl SessionStore {
                 Err(e)
                     if self.cluster
                         && *e.kind() == fred::error::ErrorKind::Parse
-                        && attempts < CREATE_ATTEMPTS =>
+                        && attempts < MISMATCH_ATTEMPTS =>
                 {
                     continue
                 }
@@ -316,7 +320,7 @@ impl SessionStore {
                 .map_err(|e| self.redis_error(e))?;
             return decode_session(reply);
         }
-        for _ in 0..CREATE_ATTEMPTS {
+        for _ in 0..MISMATCH_ATTEMPTS {
             let reply: Vec<Value> = self
                 .eval(&SCRIPTS.session_get, vec![key(session.clone())], vec![])
                 .await?;
@@ -365,7 +369,7 @@ impl SessionStore {
         // not be brought back if it was killed in between: PEXPIREAT on a missing key is a no-op.
         let index = key(keys.index_for_escaped(&owner));
         let mut expiry = None;
-        for _ in 0..CREATE_ATTEMPTS {
+        for _ in 0..MISMATCH_ATTEMPTS {
             let reply: Value = self
                 .eval(
                     &SCRIPTS.index_add,
