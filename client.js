@@ -332,38 +332,6 @@ class RedisClient extends EventEmitter {
     throw notSupported('client.duplicate()', 'create another SpotsSessions, or your own Redis client')
   }
 
-  scanStream() {
-    throw notSupported('client.scanStream()', 'loop over client.scan(cursor, …) instead')
-  }
-
-  sscanStream() {
-    throw notSupported('client.sscanStream()', 'loop over client.sscan(key, cursor, …) instead')
-  }
-
-  hscanStream() {
-    throw notSupported('client.hscanStream()', 'loop over client.hscan(key, cursor, …) instead')
-  }
-
-  zscanStream() {
-    throw notSupported('client.zscanStream()', 'loop over client.zscan(key, cursor, …) instead')
-  }
-
-  scanBufferStream() {
-    throw notSupported('client.scanBufferStream()', 'loop over client.scanBuffer(cursor, …) instead')
-  }
-
-  sscanBufferStream() {
-    throw notSupported('client.sscanBufferStream()', 'loop over client.sscanBuffer(key, cursor, …) instead')
-  }
-
-  hscanBufferStream() {
-    throw notSupported('client.hscanBufferStream()', 'loop over client.hscanBuffer(key, cursor, …) instead')
-  }
-
-  zscanBufferStream() {
-    throw notSupported('client.zscanBufferStream()', 'loop over client.zscanBuffer(key, cursor, …) instead')
-  }
-
   defineCommand() {
     throw notSupported('client.defineCommand()', 'use client.eval()/evalsha() with your script')
   }
@@ -397,6 +365,15 @@ class RedisClient extends EventEmitter {
       }
       this.status = 'end'
       this.emit('end')
+    }
+  }
+}
+
+// ioredis's `*scanStream()` / `*scanBufferStream()` helpers: refused, naming the loop to write.
+for (const [scan, keyArg] of [['scan', ''], ['sscan', 'key, '], ['hscan', 'key, '], ['zscan', 'key, ']]) {
+  for (const suffix of ['', BUFFER_SUFFIX]) {
+    RedisClient.prototype[`${scan}${suffix}Stream`] = function () {
+      throw notSupported(`client.${scan}${suffix}Stream()`, `loop over client.${scan}${suffix}(${keyArg}cursor, …) instead`)
     }
   }
 }

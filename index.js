@@ -371,6 +371,4 @@ class SpotsSessions {
   }
 }
 
-module.exports = { SpotsSessions }
-module.exports.SpotsSessions = SpotsSessions
-module.exports.default = SpotsSessions
+module.exports = { SpotsSessions, default: SpotsSessions }

@@ -114,6 +114,17 @@ fn name_bytes(s: JsString) -> napi::Result<Vec<u8>> {
     Ok(wtf8_from_utf16(units))
 }
 
+/// A call's app and its other name (`ownerId` or `token`) as bytes, with whether both are within
+/// the length limit (a failed check is delivered as the call's rejection, not thrown).
+fn names(
+    app: JsString,
+    other: (&'static str, JsString),
+) -> napi::Result<(Vec<u8>, Vec<u8>, Result<()>)> {
+    let (app, second) = (name_bytes(app)?, name_bytes(other.1)?);
+    let check = validate::name("app", &app).and(validate::name(other.0, &second));
+    Ok((app, second, check))
+}
+
 /// A command argument from JavaScript (already stringified there, as ioredis does).
 type Arg = Either<String, Buffer>;
 
@@ -244,11 +255,9 @@ impl NativeSessions {
         data: String,
         duration: Option<f64>,
     ) -> napi::Result<()> {
-        let (app, owner) = (name_bytes(app)?, name_bytes(owner_id)?);
+        let (app, owner, check) = names(app, ("ownerId", owner_id))?;
         let duration = duration.map(validate::duration).transpose();
-        let check = validate::name("app", &app)
-            .and(validate::name("ownerId", &owner))
-            .and(duration.as_ref().map(|_| ()).map_err(Clone::clone));
+        let check = check.and(duration.as_ref().map(|_| ()).map_err(Clone::clone));
         let duration = duration.unwrap_or_default();
         let store = Arc::clone(&self.store);
         self.dispatch(id, check, async move {
@@ -260,8 +269,7 @@ impl NativeSessions {
     /// Starts `get`; resolves to `[owner, data]` JSON text or `null`.
     #[napi]
     pub fn get(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
-        let (app, token) = (name_bytes(app)?, name_bytes(token)?);
-        let check = validate::name("app", &app).and(validate::name("token", &token));
+        let (app, token, check) = names(app, ("token", token))?;
         let store = Arc::clone(&self.store);
         self.dispatch(id, check, async move { store.get(&app, &token).await });
         Ok(())
@@ -276,11 +284,9 @@ impl NativeSessions {
         token: JsString,
         duration: f64,
     ) -> napi::Result<()> {
-        let (app, token) = (name_bytes(app)?, name_bytes(token)?);
+        let (app, token, check) = names(app, ("token", token))?;
         let duration = validate::duration(duration);
-        let check = validate::name("app", &app)
-            .and(validate::name("token", &token))
-            .and(duration.as_ref().map(|_| ()).map_err(Clone::clone));
+        let check = check.and(duration.as_ref().map(|_| ()).map_err(Clone::clone));
         let duration = duration.unwrap_or_default();
         let store = Arc::clone(&self.store);
         self.dispatch(id, check, async move {
@@ -298,8 +304,7 @@ impl NativeSessions {
         token: JsString,
         data: String,
     ) -> napi::Result<()> {
-        let (app, token) = (name_bytes(app)?, name_bytes(token)?);
-        let check = validate::name("app", &app).and(validate::name("token", &token));
+        let (app, token, check) = names(app, ("token", token))?;
         let store = Arc::clone(&self.store);
         self.dispatch(
             id,
@@ -312,8 +317,7 @@ impl NativeSessions {
     /// Starts `kill`; resolves to whether the session existed.
     #[napi]
     pub fn kill(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
-        let (app, token) = (name_bytes(app)?, name_bytes(token)?);
-        let check = validate::name("app", &app).and(validate::name("token", &token));
+        let (app, token, check) = names(app, ("token", token))?;
         let store = Arc::clone(&self.store);
         self.dispatch(id, check, async move { store.kill(&app, &token).await });
         Ok(())
@@ -322,8 +326,7 @@ impl NativeSessions {
     /// Starts `killAll`; resolves to whether at least one session was killed.
     #[napi]
     pub fn kill_all(&self, id: u32, app: JsString, owner_id: JsString) -> napi::Result<()> {
-        let (app, owner) = (name_bytes(app)?, name_bytes(owner_id)?);
-        let check = validate::name("app", &app).and(validate::name("ownerId", &owner));
+        let (app, owner, check) = names(app, ("ownerId", owner_id))?;
         let store = Arc::clone(&self.store);
         self.dispatch(id, check, async move { store.kill_all(&app, &owner).await });
         Ok(())

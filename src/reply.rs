@@ -19,7 +19,9 @@ pub mod tag {
     pub const ERROR: u8 = 4;
 }
 
-/// A reply ready to cross into JavaScript.
+/// A reply ready to cross into JavaScript (built from a raw frame by [`Reply::from_frame`]; the
+/// values of pipelines and transactions, which fred hands over as `Value`s, go through
+/// [`encode_into`]).
 #[derive(Debug, PartialEq)]
 pub enum Reply {
     /// A string reply (bulk or simple).
@@ -148,39 +150,28 @@ impl Reply {
     }
 }
 
-impl From<Value> for Reply {
-    fn from(value: Value) -> Self {
-        match value {
-            Value::Null => Reply::Nil,
-            Value::String(s) => Reply::Text(s.as_bytes().to_vec()),
-            Value::Bytes(b) => Reply::Text(b.to_vec()),
-            Value::Queued => Reply::Text(b"QUEUED".to_vec()),
-            Value::Integer(i) => Reply::Number(i as f64),
-            other @ (Value::Double(_) | Value::Boolean(_) | Value::Array(_) | Value::Map(_)) => {
-                if let Value::Double(d) = other {
-                    return Reply::Text(d.to_string().into_bytes());
-                }
-                let mut out = Vec::with_capacity(64);
-                encode_into(&other, &mut out);
-                Reply::Encoded(out)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn flat_replies_stay_flat() {
-        assert_eq!(Reply::from(Value::Null), Reply::Nil);
-        assert_eq!(Reply::from(Value::Integer(-3)), Reply::Number(-3.0));
-        assert_eq!(Reply::from(Value::from("OK")), Reply::Text(b"OK".to_vec()));
-        assert_eq!(
-            Reply::from(Value::Double(1.5)),
-            Reply::Text(b"1.5".to_vec())
-        );
+        assert_eq!(Reply::from_frame(Resp3Frame::Null), Ok(Reply::Nil));
+        let number = Resp3Frame::Number {
+            data: -3,
+            attributes: None,
+        };
+        assert_eq!(Reply::from_frame(number), Ok(Reply::Number(-3.0)));
+        let ok = Resp3Frame::SimpleString {
+            data: "OK".into(),
+            attributes: None,
+        };
+        assert_eq!(Reply::from_frame(ok), Ok(Reply::Text(b"OK".to_vec())));
+        let bulk = Resp3Frame::BlobString {
+            data: "v".into(),
+            attributes: None,
+        };
+        assert_eq!(Reply::from_frame(bulk), Ok(Reply::Text(b"v".to_vec())));
     }
 
     #[test]
@@ -191,9 +182,8 @@ mod tests {
             Value::Integer(2),
             Value::Array(vec![]),
         ]);
-        let Reply::Encoded(bytes) = Reply::from(v) else {
-            panic!("not encoded")
-        };
+        let mut bytes = Vec::new();
+        encode_into(&v, &mut bytes);
         let mut expected = vec![
             tag::ARRAY,
             4,
