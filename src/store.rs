@@ -229,6 +229,40 @@ impl SessionStore {
         }
     }
 
+    /// Cluster step: lists (or re-scores) `id` in `index` for `duration` seconds and returns the
+    /// absolute expiry (ms, or `"0"` for never) to give the session. Re-scoring is safe to
+    /// repeat, so a reply that cannot be that expiry (one meant for another call, see
+    /// `eval_idempotent`) is read again: applying, say, a stray `1` with PEXPIREAT would
+    /// delete the session on the spot.
+    async fn index_add_step(&self, index: &Key, id: &[u8], duration: u64) -> Result<Value> {
+        // The scripts use the server's clock; allow it to lag the client's by up to a minute.
+        let floor = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+            .saturating_sub(60_000);
+        for _ in 0..MISMATCH_ATTEMPTS {
+            let reply: Value = self
+                .eval(
+                    &SCRIPTS.index_add,
+                    vec![index.clone()],
+                    vec![bytes(id), Value::from(duration as i64)],
+                )
+                .await?;
+            // The script returns its expiry as a bulk string, never as an integer reply.
+            let plausible = match &reply {
+                Value::String(s) if duration == 0 => &**s == "0",
+                Value::String(s) => s.parse::<u128>().is_ok_and(|ms| ms >= floor),
+                _ => false,
+            };
+            if plausible {
+                return Ok(reply);
+            }
+        }
+        Err(Error::Redis(
+            "replies from the cluster did not match their requests (slot migration in progress); try again".into(),
+        ))
+    }
+
     /// A plain single-key command.
     async fn command<R: FromValue>(&self, name: &'static str, args: Vec<Value>) -> Result<R> {
         self.redis()
@@ -254,7 +288,8 @@ impl SessionStore {
         let keys = AppKeys::new(app);
         let escaped_owner = escape(owner);
         let index = key(keys.index_for_escaped(&escaped_owner));
-        let duration = Value::from(duration.unwrap_or(0) as i64);
+        let seconds = duration.unwrap_or(0);
+        let duration = Value::from(seconds as i64);
         // Argument layout shared by create.lua (ARGV[3…]) and step_session_create.lua (ARGV[2…]).
         let mut session_args = Vec::with_capacity(2 + 2 * fields.len());
         session_args.push(bytes(OWNER_FIELD));
@@ -269,13 +304,7 @@ impl SessionStore {
             let session = key(keys.session(&id));
             let created: i64 = if self.cluster {
                 // The index first, so that it always over-approximates the live sessions.
-                let expiry: Value = self
-                    .eval(
-                        &SCRIPTS.index_add,
-                        vec![index.clone()],
-                        vec![bytes(&id), duration.clone()],
-                    )
-                    .await?;
+                let expiry = self.index_add_step(&index, &id, seconds).await?;
                 let mut args = Vec::with_capacity(1 + session_args.len());
                 args.push(expiry);
                 args.extend(session_args.iter().cloned());
@@ -343,11 +372,10 @@ impl SessionStore {
         let keys = AppKeys::new(app);
         let id = session_id(token);
         let session = key(keys.session(&id));
-        let duration = Value::from(duration as i64);
         if !self.cluster {
             let args = vec![
                 bytes(&id),
-                duration,
+                Value::from(duration as i64),
                 bytes(OWNER_FIELD),
                 bytes(&keys.index_prefix()),
             ];
@@ -368,28 +396,7 @@ impl SessionStore {
         // The index first (extending it before the session), then the session, which must
         // not be brought back if it was killed in between: PEXPIREAT on a missing key is a no-op.
         let index = key(keys.index_for_escaped(&owner));
-        let mut expiry = None;
-        for _ in 0..MISMATCH_ATTEMPTS {
-            let reply: Value = self
-                .eval(
-                    &SCRIPTS.index_add,
-                    vec![index.clone()],
-                    vec![bytes(&id), duration.clone()],
-                )
-                .await?;
-            // Re-scoring is safe to repeat; a reply that is no expiry was meant for another
-            // call (see `eval_idempotent`).
-            if reply
-                .as_str()
-                .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
-            {
-                expiry = Some(reply);
-                break;
-            }
-        }
-        let expiry = expiry.ok_or_else(|| {
-            Error::Redis("replies from the cluster did not match their requests; try again".into())
-        })?;
+        let expiry = self.index_add_step(&index, &id, duration).await?;
         let applied: i64 = self
             .command("PEXPIREAT", vec![Value::from(session), expiry])
             .await?;
