@@ -8,6 +8,7 @@ const net = require('node:net')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { serverPath, cliPath, serverArgs } = require('./server-binary.js')
 
 /** A free TCP port on 127.0.0.1 (the OS picks it). */
 function freePort() {
@@ -142,7 +143,7 @@ async function startRedis(opts = {}) {
     '--loglevel', 'warning',
     ...(opts.args ?? []),
   ]
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(serverPath, serverArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -155,7 +156,7 @@ async function startRedis(opts = {}) {
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL')
-      throw new Error(`redis-server did not start on port ${port}: ${stderr}`)
+      throw new Error(`${serverPath} did not start on port ${port}: ${stderr}`)
     }
     await sleep(20)
   }
@@ -178,7 +179,7 @@ async function startRedis(opts = {}) {
     /** Runs redis-cli against this server and resolves with its trimmed stdout. */
     cli(...cliArgs) {
       return new Promise((resolve, reject) => {
-        const p = spawn('redis-cli', ['-p', String(port), '--no-raw', ...cliArgs], { stdio: ['ignore', 'pipe', 'pipe'] })
+        const p = spawn(cliPath, ['-p', String(port), '--no-raw', ...cliArgs], { stdio: ['ignore', 'pipe', 'pipe'] })
         let out = ''
         p.stdout.on('data', (d) => (out += d))
         p.on('error', reject)
@@ -188,7 +189,7 @@ async function startRedis(opts = {}) {
     /** Runs redis-cli with --raw output, one reply line per element. */
     raw(...cliArgs) {
       return new Promise((resolve, reject) => {
-        const p = spawn('redis-cli', ['-p', String(port), '--raw', ...cliArgs], { stdio: ['ignore', 'pipe', 'pipe'] })
+        const p = spawn(cliPath, ['-p', String(port), '--raw', ...cliArgs], { stdio: ['ignore', 'pipe', 'pipe'] })
         let out = ''
         p.stdout.on('data', (d) => (out += d))
         p.on('error', reject)

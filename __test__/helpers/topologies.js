@@ -24,6 +24,7 @@ const os = require('node:os')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const { startRedis, freePort, sleep, command, parseReply } = require('./redis.js')
+const { serverPath, cliPath } = require('./server-binary.js')
 
 const HOST = '127.0.0.1'
 
@@ -305,7 +306,7 @@ async function startTlsRedis(opts = {}) {
         '--logfile', path.join(dir, `redis-${port}.log`),
         ...(opts.args ?? []),
       ]
-      const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      const child = spawn(serverPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
       track({ child })
       let stderr = ''
       child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)))
@@ -543,7 +544,7 @@ async function startSentinelProcess(dir, name, masterPort) {
         '',
       ].join('\n'),
     )
-    const child = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(serverPath, [conf, '--sentinel'], { stdio: ['ignore', 'ignore', 'pipe'] })
     track({ child })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)))
@@ -628,7 +629,7 @@ async function startCluster({ masters = 3, args: extraArgs = [] } = {}) {
 
     await new Promise((resolve, reject) => {
       const p = spawn(
-        'redis-cli',
+        cliPath,
         ['--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       )
