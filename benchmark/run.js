@@ -14,6 +14,7 @@ const os = require('node:os')
 const { SpotsSessions } = require('..')
 const { ReferenceSessions } = require('./reference')
 const { startRedis } = require('../__test__/helpers/redis')
+const { writeChart } = require('./chart')
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -27,7 +28,7 @@ function listEnv(name, fallback) {
 
 const SIZES = listEnv('BENCH_SIZES', ['1000', '100000']).map(Number)
 const SCALE = Number(process.env.BENCH_SCALE || 1)
-const CONCURRENCY = listEnv('BENCH_CONCURRENCY', ['1', '256']).map(Number)
+const CONCURRENCY = listEnv('BENCH_CONCURRENCY', ['1', '16', '256', '1024']).map(Number)
 const METHODS_RUN = listEnv('BENCH_METHODS', METHODS)
 const JSON_PATH = process.env.BENCH_JSON || ''
 const OTHER_WARN = 15 // % of one core used by foreign processes during a run that gets it flagged
@@ -334,6 +335,7 @@ async function main() {
       redisMalloc: infoField(await redisInfo(redis, 'memory'), 'mem_allocator'),
       ioredis: require('ioredis/package.json').version,
       addonWorkerThreads: process.env.SPOTS_SESSIONS_WORKER_THREADS || 'default (1)',
+      availableParallelism: os.availableParallelism?.() ?? os.cpus().length,
     }
     console.log('spots-sessions benchmark: native addon vs ioredis reference (benchmark/reference.js)')
     console.log(`machine: ${machine.cpu} x ${machine.cpus}, ${machine.totalMemGiB} GiB RAM, ${machine.os}`)
@@ -464,6 +466,7 @@ async function main() {
       for (const line of jsonLines.filter((l) => l.includes(`"n":${N},`))) console.log(line)
     }
     console.log()
+    if (JSON_PATH) console.log(`chart: ${writeChart(JSON_PATH)}`)
     console.log(`total wall time: ${((Date.now() - wallStart) / 1000).toFixed(1)} s`)
   } catch (err) {
     failed = err
