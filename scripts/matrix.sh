@@ -23,7 +23,7 @@ rt=.cache/runtimes
 # Every suite but the topology one, as a list (not a directory: Node 21+ reads a directory
 # argument as a module path).
 node_suites=()
-for f in __test__/*.test.js; do
+for f in __test__/*.test.js __test__/*.test.mjs; do
   [ "$f" = "__test__/topologies.test.js" ] || node_suites+=("$f")
 done
 # The suites that exercise what differs between servers: scripts and their flags, OOM, CLIENT
