@@ -97,22 +97,28 @@ function createClient(args, closed = false) {
 
 const CONNECTION_CLOSED = 'Connection is closed.'
 
+// Whether `client`, after quit(), still holds a socket whose closing will end it. ioredis's
+// quit() while reconnecting (no socket, a retry timer pending) only cancels the retry: nothing
+// is left open, and no 'end' ever follows.
+function holdsConnection(client) {
+  if (client.status === 'end') return false
+  if (client.isCluster) return client.nodes().length > 0 // the Cluster ends when its last node has
+  return Boolean(client.stream) && !client.stream.destroyed
+}
+
 /**
- * Quits `client` gracefully and resolves once it has ended (its sockets closed, so it no longer
- * keeps Node alive); at once when it already had.
+ * Quits `client` gracefully and resolves once it holds no connection any more (so that it no
+ * longer keeps Node alive); at once when it had already ended.
  */
 function quitClient(client) {
   if (client.status === 'end') return Promise.resolve()
-  // ioredis resolves quit() on the server's reply and ends when the socket has closed, in that
-  // order; `end` is emitted exactly once, and never before this listener is added.
+  // 'end' is emitted once, and not before this listener is added.
   const ended = new Promise((resolve) => client.once('end', resolve))
-  return client.quit().then(
-    () => ended,
-    (err) => {
-      if (err && err.message === CONNECTION_CLOSED) return client.status === 'end' ? undefined : ended
-      throw err
-    },
-  )
+  const closed = () => (holdsConnection(client) ? ended : undefined)
+  return client.quit().then(closed, (err) => {
+    if (err && err.message === CONNECTION_CLOSED) return closed()
+    throw err
+  })
 }
 
 module.exports = { clientOptionsOf, ioredisArguments, createClient, quitClient }

@@ -390,6 +390,24 @@ describe('client lifecycle (child processes)', () => {
     assert.equal(without.stdout.trim(), '', 'control: without the client nothing kept it alive')
   })
 
+  test('quit() while the client cannot connect (reconnecting) resolves, and the process exits', GUARD, async () => {
+    const port = await freePort() // nothing listens there
+    for (const options of [{ connectionString: `redis://127.0.0.1:${port}` }, { cluster: [{ host: '127.0.0.1', port }] }]) {
+      const { code, signal, stdout, stderr } = await runNode(`
+        const { SpotsSessions } = require(${JSON.stringify(pkg)})
+        const s = new SpotsSessions(${JSON.stringify(options)})
+        s.client.on('error', () => {})
+        s.client.once('reconnecting', async () => {
+          console.log('reconnecting')
+          console.log('quit', await s.quit())
+        })
+      `)
+      assert.equal(signal, null, `${JSON.stringify(options)}: killed, it did not exit by itself. ${stdout} ${stderr}`)
+      assert.equal(code, 0, stderr)
+      assert.deepStrictEqual(stdout.trim().split('\n'), ['reconnecting', 'quit OK'], JSON.stringify(options))
+    }
+  })
+
   test('sessions.client.quit() (1.x shutdown code) lets the process exit', GUARD, async () => {
     const { code, signal, stdout, stderr } = await runNode(`
       const { SpotsSessions } = require(${JSON.stringify(pkg)})
