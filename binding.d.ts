@@ -28,19 +28,41 @@ export declare class NativeSessions {
   kill(id: number, app: string, token: string): void
   /** Starts `killAll`; resolves to whether at least one session was killed. */
   killAll(id: number, app: string, ownerId: string): void
-  /** Starts one `client` command; resolves to its reply (`buffers`: strings as Buffers). */
-  command(id: number, name: string, args: Array<Arg>, buffers: boolean): void
-  /**
-   * Starts a pipeline (`transaction`: inside `MULTI`/`EXEC`) of `names.len()` commands whose
-   * arguments are `args`, `argc[i]` of them for command `i`, in order.
-   */
-  batch(id: number, names: Array<string>, argc: Array<number>, args: Array<Arg>, transaction: boolean): void
   /** Starts closing the connection gracefully; resolves to `'OK'`. */
   quit(id: number): void
   /** Closes the connection at once, without waiting for replies. */
   disconnect(): void
   /** Whether calls are in flight: keeps Node's event loop alive only while they are. */
   setActive(active: boolean): void
+}
+
+/**
+ * Parses `options` exactly as the constructor does and describes the connection they name.
+ * Throws on the same bad options as the constructor.
+ */
+export declare function describeConnection(options: NativeOptions): NativeConnection
+
+/**
+ * Where and how a set of options connects (see [`connection::describe`]): what `index.js`
+ * builds the `client`, an ioredis instance, from.
+ */
+export interface NativeConnection {
+  /** `'single'`, `'unix'`, `'sentinel'` or `'cluster'`. */
+  kind: string
+  /** The server (`single`), the sentinels (`sentinel`) or the seed nodes (`cluster`). */
+  nodes: Array<NativeNode>
+  /** The socket path (`unix`). */
+  path?: string
+  /** The master group name (`sentinel`). */
+  name?: string
+  /** Whether TLS is on. */
+  tls: boolean
+  /** ACL user name. */
+  username?: string
+  /** Password. */
+  password?: string
+  /** Database number. */
+  db?: number
 }
 
 /** A `{ host, port }` entry of `sentinels` or `cluster`. */

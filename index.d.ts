@@ -6,10 +6,25 @@
  */
 
 /// <reference types="node" />
-import type { EventEmitter } from 'node:events'
+import type { Redis, Cluster } from 'ioredis'
 
 /** Node `Buffer` encodings that keep every bit of a token's randomness. */
 export type TokenEncoding = 'base64' | 'base64url' | 'hex'
+
+/** A `{ host, port }` entry of `sentinels` or `cluster`. */
+export interface RedisNode {
+  host?: string
+  port?: number
+}
+
+/** The `tls` option: PEM text or Buffers (or arrays of them). */
+export interface TlsOptions {
+  ca?: string | Buffer | Array<string | Buffer>
+  cert?: string | Buffer | Array<string | Buffer>
+  key?: string | Buffer | Array<string | Buffer>
+  /** `false` accepts any server certificate. Default `true`. */
+  rejectUnauthorized?: boolean
+}
 
 /** Options for {@link SpotsSessions}. Every field is optional. */
 export interface SpotsSessionsOptions {
@@ -18,6 +33,26 @@ export interface SpotsSessionsOptions {
    * `SPOTS_SESSIONS_REDIS_URL` environment variable when it is set).
    */
   connectionString?: string
+  /** Host of a single server, instead of a connection string. Default `'127.0.0.1'`. */
+  host?: string
+  /** Port of a single server. Default `6379`. */
+  port?: number
+  /** Unix socket path of a single server. */
+  path?: string
+  /** ACL user name. */
+  username?: string
+  /** Password. */
+  password?: string
+  /** Database number (not on Redis Cluster). */
+  db?: number
+  /** TLS: `true` for the system's CAs, or your CA and client certificate (PEM). */
+  tls?: boolean | TlsOptions
+  /** Sentinel nodes; `name` is then the master group name. */
+  sentinels?: RedisNode[]
+  /** The Sentinel master group name. */
+  name?: string
+  /** Redis Cluster seed nodes; `client` is then an ioredis `Cluster`. */
+  cluster?: RedisNode[]
   /** How tokens are encoded, as `Buffer#toString(encoding)`. Default `'base64'`. */
   tokenEncoding?: TokenEncoding
   /** Random bytes per token, 8 to 1024. Default `128` (a 172-character base64 token). */
@@ -104,191 +139,23 @@ export interface KillAllSessionsDto {
 
 /**
  * Errors carry a stable `code`: `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` (bad input; the
- * message names the field), `ERR_REDIS_TIMEOUT`, `ERR_REDIS_CONNECTION`, `ERR_REDIS` (an error
- * reply; the message is Redis's own for `client` commands), `ERR_CLOSED` (after
- * `quit()`/`disconnect()`), `ERR_NOT_SUPPORTED` (a `client` feature this package does not provide).
+ * message names the field), `ERR_REDIS_TIMEOUT`, `ERR_REDIS_CONNECTION`, `ERR_REDIS_OFFLINE`,
+ * `ERR_REDIS` (an error reply), `ERR_CLOSED` (after `quit()`/`disconnect()`). Errors of `client`
+ * are ioredis's own.
  */
 export interface SpotsSessionsError extends Error {
   code: string
 }
 
-/** A key: a string or raw bytes. */
-export type RedisKey = string | Buffer
-/** An argument: strings and Buffers pass as they are, numbers are sent as their decimal text. */
-export type RedisValue = string | Buffer | number
-/** A Node-style callback, honoured when given as a command's last argument. */
-export type Callback<T> = (err: Error | null, result?: T) => void
-/** The client's connection status, with ioredis's values. */
-export type ClientStatus = 'wait' | 'connecting' | 'connect' | 'ready' | 'reconnecting' | 'close' | 'end'
-/** What a pipeline or transaction resolves to: one `[error]` or `[null, result]` per command. */
-export type PipelineResult = Array<[Error | null, unknown]>
-
 /**
- * Commands queued in a pipeline or `multi()`: every Redis command is a lower-case method (and a
- * `*Buffer` variant); the common ones are typed below, any other works through `call`.
- */
-export interface ChainableCommands {
-  call(command: string, ...args: Array<RedisValue | RedisValue[]>): this
-  callBuffer(command: string, ...args: Array<RedisValue | RedisValue[]>): this
-  get(key: RedisKey): this
-  getBuffer(key: RedisKey): this
-  set(key: RedisKey, value: RedisValue, ...args: RedisValue[]): this
-  del(...keys: Array<RedisKey | RedisKey[]>): this
-  exists(...keys: Array<RedisKey | RedisKey[]>): this
-  expire(key: RedisKey, seconds: number, ...args: string[]): this
-  ttl(key: RedisKey): this
-  incr(key: RedisKey): this
-  incrby(key: RedisKey, increment: number): this
-  decr(key: RedisKey): this
-  mget(...keys: Array<RedisKey | RedisKey[]>): this
-  mset(...args: Array<RedisValue | RedisValue[] | Record<string, RedisValue> | Map<RedisKey, RedisValue>>): this
-  hset(key: RedisKey, ...args: Array<RedisValue | RedisValue[] | Record<string, RedisValue> | Map<RedisKey, RedisValue>>): this
-  hget(key: RedisKey, field: RedisKey): this
-  hgetall(key: RedisKey): this
-  hdel(key: RedisKey, ...fields: RedisKey[]): this
-  hincrby(key: RedisKey, field: RedisKey, increment: number): this
-  sadd(key: RedisKey, ...members: Array<RedisValue | RedisValue[]>): this
-  smembers(key: RedisKey): this
-  zadd(key: RedisKey, ...args: Array<RedisValue | RedisValue[]>): this
-  zrange(key: RedisKey, start: number | string, stop: number | string, ...args: RedisValue[]): this
-  lpush(key: RedisKey, ...values: Array<RedisValue | RedisValue[]>): this
-  lrange(key: RedisKey, start: number, stop: number): this
-  eval(script: string, numkeys: number, ...args: Array<RedisValue | RedisValue[]>): this
-  [command: string]: unknown
-}
-
-/** A chainable pipeline, or a `MULTI`/`EXEC` transaction from `multi()`. */
-export interface Pipeline extends ChainableCommands {
-  /** How many commands are queued. */
-  readonly length: number
-  /**
-   * Sends the queued commands together. Resolves to `[[err, result], …]`; a `multi()` whose
-   * `WATCH`ed keys changed resolves to `null`.
-   */
-  exec(callback?: Callback<PipelineResult | null>): Promise<PipelineResult | null>
-}
-
-/**
- * The ioredis-style Redis client of a `SpotsSessions` instance: the same Redis and options, on a
- * connection of its own opened on first use. Every Redis command
- * is a lower-case method with a `*Buffer` variant; the common ones are typed here, and
- * `call(command, ...args)` reaches any command. Replies come back as ioredis gives them.
+ * Manages users' sessions in Redis.
  *
- * Not supported (rejects or throws with `code: 'ERR_NOT_SUPPORTED'`): subscriber mode
- * (`subscribe`, `psubscribe`, `ssubscribe`), `monitor`, `select` (put the db in the connection
- * string), raw `multi`/`exec`/`discard` through `call` (use `multi()`), `duplicate()`,
- * `*scanStream()`, `defineCommand()`.
+ * `Client` is the declared type of {@link SpotsSessions.client}: ioredis's `Redis` by default,
+ * as in 1.x. With `cluster` options (or a `redis-cluster://` string) the client is an ioredis
+ * `Cluster` at run time; write `new SpotsSessions<Cluster>({ cluster: [...] })` to have it typed
+ * as one.
  */
-export interface RedisClient extends EventEmitter {
-  /** ioredis's status values. */
-  readonly status: ClientStatus
-
-  /** Any command by name, e.g. `call('SET', 'k', 'v', 'EX', 10)`. */
-  call(command: string, ...args: Array<RedisValue | RedisValue[] | Callback<unknown>>): Promise<unknown>
-  /** Same as `call`. */
-  sendCommand(command: string, ...args: Array<RedisValue | RedisValue[] | Callback<unknown>>): Promise<unknown>
-  /** Like `call`, with the reply's strings as Buffers. */
-  callBuffer(command: string, ...args: Array<RedisValue | RedisValue[] | Callback<unknown>>): Promise<unknown>
-
-  get(key: RedisKey, callback?: Callback<string | null>): Promise<string | null>
-  getBuffer(key: RedisKey, callback?: Callback<Buffer | null>): Promise<Buffer | null>
-  set(key: RedisKey, value: RedisValue, ...args: Array<RedisValue | Callback<'OK' | null>>): Promise<'OK' | null>
-  setex(key: RedisKey, seconds: number, value: RedisValue, callback?: Callback<'OK'>): Promise<'OK'>
-  setnx(key: RedisKey, value: RedisValue, callback?: Callback<number>): Promise<number>
-  getdel(key: RedisKey, callback?: Callback<string | null>): Promise<string | null>
-  append(key: RedisKey, value: RedisValue, callback?: Callback<number>): Promise<number>
-  strlen(key: RedisKey, callback?: Callback<number>): Promise<number>
-  del(...keys: Array<RedisKey | RedisKey[]>): Promise<number>
-  unlink(...keys: Array<RedisKey | RedisKey[]>): Promise<number>
-  exists(...keys: Array<RedisKey | RedisKey[]>): Promise<number>
-  expire(key: RedisKey, seconds: number, ...args: string[]): Promise<number>
-  pexpire(key: RedisKey, milliseconds: number, ...args: string[]): Promise<number>
-  expireat(key: RedisKey, timestamp: number, ...args: string[]): Promise<number>
-  persist(key: RedisKey, callback?: Callback<number>): Promise<number>
-  ttl(key: RedisKey, callback?: Callback<number>): Promise<number>
-  pttl(key: RedisKey, callback?: Callback<number>): Promise<number>
-  type(key: RedisKey, callback?: Callback<string>): Promise<string>
-  rename(key: RedisKey, newKey: RedisKey, callback?: Callback<'OK'>): Promise<'OK'>
-  incr(key: RedisKey, callback?: Callback<number>): Promise<number>
-  incrby(key: RedisKey, increment: number | string, callback?: Callback<number>): Promise<number>
-  incrbyfloat(key: RedisKey, increment: number | string, callback?: Callback<string>): Promise<string>
-  decr(key: RedisKey, callback?: Callback<number>): Promise<number>
-  decrby(key: RedisKey, decrement: number | string, callback?: Callback<number>): Promise<number>
-  mget(...keys: Array<RedisKey | RedisKey[]>): Promise<Array<string | null>>
-  mset(...args: Array<RedisValue | RedisValue[] | Record<string, RedisValue> | Map<RedisKey, RedisValue>>): Promise<'OK'>
-  msetnx(...args: Array<RedisValue | RedisValue[] | Record<string, RedisValue> | Map<RedisKey, RedisValue>>): Promise<number>
-  keys(pattern: string, callback?: Callback<string[]>): Promise<string[]>
-  scan(cursor: number | string, ...args: RedisValue[]): Promise<[cursor: string, keys: string[]]>
-
-  hset(key: RedisKey, ...args: Array<RedisValue | RedisValue[] | Record<string, RedisValue> | Map<RedisKey, RedisValue>>): Promise<number>
-  hmset(key: RedisKey, ...args: Array<RedisValue | RedisValue[] | Record<string, RedisValue> | Map<RedisKey, RedisValue>>): Promise<'OK'>
-  hsetnx(key: RedisKey, field: RedisKey, value: RedisValue, callback?: Callback<number>): Promise<number>
-  hget(key: RedisKey, field: RedisKey, callback?: Callback<string | null>): Promise<string | null>
-  hgetBuffer(key: RedisKey, field: RedisKey, callback?: Callback<Buffer | null>): Promise<Buffer | null>
-  hmget(key: RedisKey, ...fields: Array<RedisKey | RedisKey[]>): Promise<Array<string | null>>
-  hgetall(key: RedisKey, callback?: Callback<Record<string, string>>): Promise<Record<string, string>>
-  hgetallBuffer(key: RedisKey, callback?: Callback<Record<string, Buffer>>): Promise<Record<string, Buffer>>
-  hdel(key: RedisKey, ...fields: Array<RedisKey | RedisKey[]>): Promise<number>
-  hexists(key: RedisKey, field: RedisKey, callback?: Callback<number>): Promise<number>
-  hincrby(key: RedisKey, field: RedisKey, increment: number | string, callback?: Callback<number>): Promise<number>
-  hkeys(key: RedisKey, callback?: Callback<string[]>): Promise<string[]>
-  hvals(key: RedisKey, callback?: Callback<string[]>): Promise<string[]>
-  hlen(key: RedisKey, callback?: Callback<number>): Promise<number>
-
-  sadd(key: RedisKey, ...members: Array<RedisValue | RedisValue[]>): Promise<number>
-  srem(key: RedisKey, ...members: Array<RedisValue | RedisValue[]>): Promise<number>
-  smembers(key: RedisKey, callback?: Callback<string[]>): Promise<string[]>
-  sismember(key: RedisKey, member: RedisValue, callback?: Callback<number>): Promise<number>
-  scard(key: RedisKey, callback?: Callback<number>): Promise<number>
-
-  zadd(key: RedisKey, ...args: Array<RedisValue | RedisValue[]>): Promise<number>
-  zrem(key: RedisKey, ...members: Array<RedisValue | RedisValue[]>): Promise<number>
-  zrange(key: RedisKey, start: number | string, stop: number | string, ...args: RedisValue[]): Promise<string[]>
-  zrangebyscore(key: RedisKey, min: number | string, max: number | string, ...args: RedisValue[]): Promise<string[]>
-  zscore(key: RedisKey, member: RedisValue, callback?: Callback<string | null>): Promise<string | null>
-  zincrby(key: RedisKey, increment: number | string, member: RedisValue, callback?: Callback<string>): Promise<string>
-  zcard(key: RedisKey, callback?: Callback<number>): Promise<number>
-
-  lpush(key: RedisKey, ...values: Array<RedisValue | RedisValue[]>): Promise<number>
-  rpush(key: RedisKey, ...values: Array<RedisValue | RedisValue[]>): Promise<number>
-  lpop(key: RedisKey, callback?: Callback<string | null>): Promise<string | null>
-  rpop(key: RedisKey, callback?: Callback<string | null>): Promise<string | null>
-  lrange(key: RedisKey, start: number, stop: number, callback?: Callback<string[]>): Promise<string[]>
-  llen(key: RedisKey, callback?: Callback<number>): Promise<number>
-
-  eval(script: string, numkeys: number | string, ...args: Array<RedisValue | RedisValue[]>): Promise<unknown>
-  evalsha(sha1: string, numkeys: number | string, ...args: Array<RedisValue | RedisValue[]>): Promise<unknown>
-  watch(...keys: Array<RedisKey | RedisKey[]>): Promise<'OK'>
-  unwatch(callback?: Callback<'OK'>): Promise<'OK'>
-  publish(channel: string, message: RedisValue, callback?: Callback<number>): Promise<number>
-  ping(callback?: Callback<'PONG'>): Promise<'PONG'>
-  echo(message: string, callback?: Callback<string>): Promise<string>
-  info(...sections: string[]): Promise<string>
-  dbsize(callback?: Callback<number>): Promise<number>
-  flushdb(...args: string[]): Promise<'OK'>
-  flushall(...args: string[]): Promise<'OK'>
-  time(callback?: Callback<[string, string]>): Promise<[string, string]>
-
-  /** A chainable pipeline; `commands` may pre-fill it as `[['set', 'k', 'v'], …]`. */
-  pipeline(commands?: Array<[string, ...RedisValue[]]>): Pipeline
-  /** A chainable `MULTI`/`EXEC` transaction. */
-  multi(commands?: Array<[string, ...RedisValue[]]>): Pipeline
-
-  /** Closes after pending replies, and the sessions instance with it. Resolves to `'OK'`. */
-  quit(callback?: Callback<'OK'>): Promise<'OK'>
-  /** Closes at once, and the sessions instance with it. */
-  disconnect(): void
-
-  on(event: 'connect' | 'ready' | 'close' | 'end', listener: () => void): this
-  on(event: 'reconnecting', listener: (delay: number) => void): this
-  on(event: 'error', listener: (err: Error) => void): this
-  once(event: 'connect' | 'ready' | 'close' | 'end', listener: () => void): this
-  once(event: 'reconnecting', listener: (delay: number) => void): this
-  once(event: 'error', listener: (err: Error) => void): this
-}
-
-/** Manages users' sessions in Redis. */
-export declare class SpotsSessions {
+export declare class SpotsSessions<Client extends Redis | Cluster = Redis> {
   /**
    * Connects in the background (never blocks, never throws because Redis is down). Throws at
    * once on a bad option, naming it.
@@ -298,10 +165,12 @@ export declare class SpotsSessions {
   constructor(options?: string | SpotsSessionsOptions)
 
   /**
-   * The ioredis-style client to this instance's Redis, as the original package exposed its
-   * ioredis instance. Closing it closes the sessions instance too.
+   * A real ioredis instance on connections of its own to this instance's Redis, as the original
+   * package exposed its ioredis client: created (and connected) on first read, from the same
+   * options; an ioredis `Cluster` for Redis Cluster options. Once created it keeps Node alive
+   * until it is closed, by `quit()`/`disconnect()` here or on the client itself.
    */
-  readonly client: RedisClient
+  readonly client: Client
 
   /** Creates a session and resolves to its token. */
   create<T extends object = SessionData>(dto: CreateSessionDto<T>): Promise<string>
@@ -331,10 +200,16 @@ export declare class SpotsSessions {
   /** Deletes every session of `ownerId` in `app`. `true` if at least one was deleted. */
   killAll(dto: KillAllSessionsDto): Promise<boolean>
 
-  /** Lets the calls in flight finish, then closes the connection. Resolves to `'OK'`. */
+  /**
+   * Lets the calls in flight finish, then closes the connection, and `client` if it was created
+   * (waiting for it to end). Resolves to `'OK'`.
+   */
   quit(): Promise<'OK'>
 
-  /** Closes the connection at once; calls in flight reject with `code: 'ERR_CLOSED'`. */
+  /**
+   * Closes the connection, and `client` if it was created, at once; calls in flight reject with
+   * `code: 'ERR_CLOSED'`.
+   */
   disconnect(): void
 }
 

@@ -6,17 +6,15 @@
 // crossing into Rust as one `JSON.stringify` text (far cheaper than walking objects through
 // N-API), and one table of pending calls that the native side settles in batches (see
 // src/bridge.rs). Every native call returns at once; outcomes arrive through `#onBatch`.
+// `client` is a real ioredis instance, created on first read (see redis-client.js).
 
-const { NativeSessions } = require('./binding.js')
-const { RedisClient, decodeReply } = require('./client.js')
+const { NativeSessions, describeConnection } = require('./binding.js')
+const { clientOptionsOf, ioredisArguments, createClient, quitClient } = require('./redis-client.js')
 
 // Completion tags (src/bridge.rs).
 const TAG_VALUE = 0
 const TAG_SESSION = 1
 const TAG_ERROR = 2
-const TAG_ENCODED = 3
-const TAG_ENCODED_BUFFERS = 4
-const TAG_EVENT = 5
 
 function codedError(Ctor, code, message) {
   const err = new Ctor(message)
@@ -170,6 +168,9 @@ function nativeOptions(options) {
 
 class SpotsSessions {
   #native
+  // What `client` is built from: the options as the native side took them, and as given.
+  #nativeOptions
+  #options
   #client
   #pending = new Map()
   #lastId = 0
@@ -189,17 +190,20 @@ class SpotsSessions {
       // Native option errors already name the option; give them the stable code.
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', err.message)
     }
-    this.#client = new RedisClient({
-      command: (name, args, buffers) => this.#call((id) => this.#native.command(id, name, args, buffers)),
-      batch: (names, argc, args, transaction) =>
-        this.#call((id) => this.#native.batch(id, names, argc, args, transaction), true),
-      quit: () => this.quit(),
-      disconnect: () => this.disconnect(),
-    })
+    this.#nativeOptions = opts
+    this.#options = clientOptionsOf(options)
   }
 
-  /** The ioredis-style client on this instance's connection (see client.js). */
+  /**
+   * An ioredis instance (a `Cluster` for Redis Cluster options) on connections of its own to the
+   * same Redis, created on first read; `quit()` and `disconnect()` close it too.
+   */
   get client() {
+    if (this.#client === undefined) {
+      // The options were accepted by the constructor, so this parses without error.
+      const args = ioredisArguments(describeConnection(this.#nativeOptions), this.#options)
+      this.#client = createClient(args, this.#closing)
+    }
     return this.#client
   }
 
@@ -277,37 +281,35 @@ class SpotsSessions {
   quit() {
     if (this.#quitting) return this.#quitting
     this.#closing = true
-    this.#quitting = this.#whenIdle()
-      .then(() => this.#start((id) => this.#native.quit(id)))
-      .finally(() => this.#client._event('end'))
+    const sessions = this.#whenIdle().then(() => this.#start((id) => this.#native.quit(id)))
+    const client = this.#client === undefined ? undefined : quitClient(this.#client)
+    this.#quitting = client === undefined ? sessions : Promise.all([sessions, client]).then(([ok]) => ok)
     return this.#quitting
   }
 
-  /** Closes the connection at once; calls in flight reject with `ERR_CLOSED`. */
+  /** Closes the connection (and `client`'s) at once; calls in flight reject with `ERR_CLOSED`. */
   disconnect() {
     this.#closing = true
     this.#native.disconnect()
+    if (this.#client !== undefined) this.#client.disconnect()
     const pending = [...this.#pending.values()]
     this.#pending.clear()
     this.#native.setActive(false)
     for (const call of pending) call.reject(closedError())
     this.#settleIdle()
-    this.#client._event('end')
   }
 
-  #call(start, raw = false) {
+  #call(start) {
     if (this.#closing) return Promise.reject(closedError())
-    return this.#start(start, raw)
+    return this.#start(start)
   }
 
-  // `raw`: an encoded reply resolves as the Buffer itself (pipelines decode it per command).
-  #start(start, raw = false) {
-    let id = (this.#lastId = (this.#lastId + 1) >>> 0)
-    if (id === 0) id = this.#lastId = 1 // id 0 carries connection events
+  #start(start) {
+    const id = (this.#lastId = (this.#lastId + 1) >>> 0)
     start(id)
     if (this.#pending.size === 0) this.#native.setActive(true)
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, raw })
+      this.#pending.set(id, { resolve, reject })
     })
   }
 
@@ -319,10 +321,6 @@ class SpotsSessions {
       const tag = meta[i + 1]
       const code = meta[i + 2]
       const value = code === 0 ? false : code === 1 ? true : code === 2 ? null : values[code - 4]
-      if (tag === TAG_EVENT) {
-        this.#onEvent(value)
-        continue
-      }
       const call = pending.get(meta[i])
       if (call === undefined) continue // settled already by disconnect()
       pending.delete(meta[i])
@@ -336,8 +334,6 @@ class SpotsSessions {
             const [ownerId, data] = JSON.parse(value)
             call.resolve({ ownerId, data })
           }
-        } else if (tag === TAG_ENCODED || tag === TAG_ENCODED_BUFFERS) {
-          call.resolve(call.raw ? value : decodeReply(value, tag === TAG_ENCODED_BUFFERS))
         } else if (tag === TAG_ERROR) {
           call.reject(nativeError(value))
         } else {
@@ -351,12 +347,6 @@ class SpotsSessions {
       this.#native.setActive(false)
       this.#settleIdle()
     }
-  }
-
-  #onEvent(text) {
-    const colon = text.indexOf(':')
-    if (colon < 0) this.#client._event(text)
-    else this.#client._event(text.slice(0, colon), text.slice(colon + 1))
   }
 
   #whenIdle() {

@@ -105,8 +105,6 @@ defineSessionSuite('TLS (rediss://, verified against the test CA)', {
       await stranger.stop()
       assert.notEqual(wrongCa, h.ca)
       const s = ctx.openRaw({ connectionString: h.url, tls: { ca: wrongCa }, commandTimeout: 1500 })
-      const connectionErrors = []
-      s.client.on('error', (e) => connectionErrors.push(e))
       const err = await within(
         s.create({ app: 'tls-wrong-ca', ownerId: 'o', data: {}, duration: 60 }).then(
           (v) => assert.fail(`connected despite the wrong CA: ${v}`),
@@ -117,11 +115,6 @@ defineSessionSuite('TLS (rediss://, verified against the test CA)', {
       )
       assertClearError(err, 'wrong CA')
       t.diagnostic(`wrong CA: the call rejected with ${err.code}: ${err.message}`)
-      // the reason is reported where ioredis reports it: the client's 'error' event
-      assert.ok(connectionErrors.length > 0, "the client emitted 'error' for the refused handshake")
-      assert.ok(connectionErrors.every((e) => e instanceof Error && e.code === 'ERR_REDIS_CONNECTION'))
-      assert.match(connectionErrors[0].message, /certificate/i, 'the error names the certificate problem')
-      t.diagnostic(`wrong CA: client 'error' event: ${connectionErrors[0].message}`)
       assert.equal(await h.command('EXISTS', sessionKey('tls-wrong-ca', 'x')), 0)
     })
 
@@ -332,7 +325,7 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       // filler keys in the session's slot, so that it migrates in several batches
       const tag = tagForSlot(sessionSlot)
       assert.equal(await h.slotOf(`{${tag}}`), sessionSlot)
-      await Promise.all(Array.from({ length: 150 }, (_, i) => s.client.set(`{${tag}}:fill:${i}`, String(i))))
+      await Promise.all(Array.from({ length: 150 }, (_, i) => h.command('SET', `{${tag}}:fill:${i}`, String(i))))
 
       // sessions to hammer: the ones in the migrating slot, every session of owner o0 (its index
       // migrates too; refresh touches it), and a rotating sample of the rest

@@ -1,22 +1,21 @@
 //! The N-API surface: a thin `NativeSessions` class that converts arguments, checks them, and
 //! hands the work to [`SessionStore`] on the tokio runtime. Results come back only through the
 //! instance's [`Bridge`]. The public `SpotsSessions` class is the JavaScript layer in `index.js`.
+//! [`describe_connection`] tells that layer how to build the `client` (an ioredis instance).
 
 use std::future::Future;
 use std::sync::Arc;
 
-use fred::bytes::Bytes;
-use fred::prelude::Value;
-use napi::bindgen_prelude::{Buffer, Either, Function};
+use napi::bindgen_prelude::Function;
 use napi::{Env, JsString, Status};
 use napi_derive::napi;
 
 use crate::bridge::{Batch, Bridge, Outcome};
-use crate::commands::{self, Command};
 use crate::config::{Node, Options, RawOptions};
+use crate::connection;
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
-use crate::store::{ConnectionEvent, SessionStore};
+use crate::store::SessionStore;
 use crate::text::{may_be_lossy, wtf8_from_utf16};
 use crate::tls::TlsOptions;
 use crate::{runtime, validate};
@@ -125,18 +124,87 @@ fn names(
     Ok((app, second, check))
 }
 
-/// A command argument from JavaScript (already stringified there, as ioredis does).
-type Arg = Either<String, Buffer>;
+fn to_napi(err: Error) -> napi::Error {
+    napi::Error::new(Status::InvalidArg, err.to_string())
+}
 
-fn arg_value(arg: Arg) -> Value {
-    match arg {
-        Either::A(s) => Value::String(s.into()),
-        Either::B(b) => Value::Bytes(Bytes::copy_from_slice(&b)),
+fn raw_options(options: NativeOptions) -> RawOptions {
+    RawOptions {
+        connection_string: options.connection_string,
+        host: options.host,
+        port: options.port,
+        path: options.path,
+        username: options.username,
+        password: options.password,
+        db: options.db,
+        tls: options.tls.map(|t| TlsOptions {
+            ca: t.ca,
+            cert: t.cert,
+            key: t.key,
+            reject_unauthorized: t.reject_unauthorized.unwrap_or(true),
+        }),
+        sentinels: options
+            .sentinels
+            .map(|v| v.into_iter().map(Node::from).collect()),
+        name: options.name,
+        cluster: options
+            .cluster
+            .map(|v| v.into_iter().map(Node::from).collect()),
+        token_encoding: options.token_encoding,
+        token_size: options.token_size,
+        connect_timeout: options.connect_timeout,
+        command_timeout: options.command_timeout,
+        max_retries_per_request: options.max_retries_per_request,
+        enable_offline_queue: options.enable_offline_queue,
+        offline_queue_limit: options.offline_queue_limit,
     }
 }
 
-fn to_napi(err: Error) -> napi::Error {
-    napi::Error::new(Status::InvalidArg, err.to_string())
+/// Where and how a set of options connects (see [`connection::describe`]): what `index.js`
+/// builds the `client`, an ioredis instance, from.
+#[napi(object)]
+pub struct NativeConnection {
+    /// `'single'`, `'unix'`, `'sentinel'` or `'cluster'`.
+    pub kind: String,
+    /// The server (`single`), the sentinels (`sentinel`) or the seed nodes (`cluster`).
+    pub nodes: Vec<NativeNode>,
+    /// The socket path (`unix`).
+    pub path: Option<String>,
+    /// The master group name (`sentinel`).
+    pub name: Option<String>,
+    /// Whether TLS is on.
+    pub tls: bool,
+    /// ACL user name.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Database number.
+    pub db: Option<u32>,
+}
+
+/// Parses `options` exactly as the constructor does and describes the connection they name.
+/// Throws on the same bad options as the constructor.
+#[napi]
+pub fn describe_connection(options: NativeOptions) -> napi::Result<NativeConnection> {
+    let options = Options::parse(raw_options(options)).map_err(to_napi)?;
+    let c = connection::describe(&options.redis);
+    Ok(NativeConnection {
+        kind: c.kind.as_str().to_string(),
+        nodes: c
+            .nodes
+            .into_iter()
+            .map(|(host, port)| NativeNode {
+                host,
+                port: f64::from(port),
+            })
+            .collect(),
+        path: c.path,
+        name: c.name,
+        tls: c.tls,
+        username: c.username,
+        password: c.password,
+        db: c.db.map(u32::from),
+    })
 }
 
 impl NativeSessions {
@@ -167,18 +235,6 @@ impl NativeSessions {
     }
 }
 
-impl NativeSessions {
-    /// Runs a `client` command future and delivers its reply.
-    fn dispatch_reply<F>(&self, id: u32, buffers: bool, work: F)
-    where
-        F: Future<Output = Result<crate::reply::Reply>> + Send + 'static,
-    {
-        self.dispatch(id, Ok(()), async move {
-            work.await.map(|reply| Outcome::Reply(reply, buffers))
-        });
-    }
-}
-
 impl Drop for NativeSessions {
     /// An instance that is never quit (a worker that exits, an environment torn down) still
     /// closes its connections instead of leaving them, and their reconnect loops, behind.
@@ -193,49 +249,12 @@ impl NativeSessions {
     /// Validates the options and starts connecting in the background; never waits for Redis.
     #[napi(constructor)]
     pub fn new(options: NativeOptions, on_batch: Function<'_, Batch, ()>) -> napi::Result<Self> {
-        let options = Options::parse(RawOptions {
-            connection_string: options.connection_string,
-            host: options.host,
-            port: options.port,
-            path: options.path,
-            username: options.username,
-            password: options.password,
-            db: options.db,
-            tls: options.tls.map(|t| TlsOptions {
-                ca: t.ca,
-                cert: t.cert,
-                key: t.key,
-                reject_unauthorized: t.reject_unauthorized.unwrap_or(true),
-            }),
-            sentinels: options
-                .sentinels
-                .map(|v| v.into_iter().map(Node::from).collect()),
-            name: options.name,
-            cluster: options
-                .cluster
-                .map(|v| v.into_iter().map(Node::from).collect()),
-            token_encoding: options.token_encoding,
-            token_size: options.token_size,
-            connect_timeout: options.connect_timeout,
-            command_timeout: options.command_timeout,
-            max_retries_per_request: options.max_retries_per_request,
-            enable_offline_queue: options.enable_offline_queue,
-            offline_queue_limit: options.offline_queue_limit,
-        })
-        .map_err(to_napi)?;
+        let options = Options::parse(raw_options(options)).map_err(to_napi)?;
         let runtime = runtime::get().map_err(to_napi)?;
         let bridge = Arc::new(Bridge::new(on_batch)?);
-        let events = Arc::clone(&bridge);
         let store = {
             let _entered = runtime.enter();
-            SessionStore::connect(&options, move |event| {
-                let text = match event {
-                    ConnectionEvent::Ready => "ready".to_string(),
-                    ConnectionEvent::Error(detail) => format!("error:{detail}"),
-                };
-                events.complete(0, Outcome::Event(text));
-            })
-            .map_err(to_napi)?
+            SessionStore::connect(&options).map_err(to_napi)?
         };
         Ok(NativeSessions {
             store: Arc::new(store),
@@ -329,60 +348,6 @@ impl NativeSessions {
         let (app, owner, check) = names(app, ("ownerId", owner_id))?;
         let store = Arc::clone(&self.store);
         self.dispatch(id, check, async move { store.kill_all(&app, &owner).await });
-        Ok(())
-    }
-
-    /// Starts one `client` command; resolves to its reply (`buffers`: strings as Buffers).
-    #[napi]
-    pub fn command(&self, id: u32, name: String, args: Vec<Arg>, buffers: bool) {
-        let cmd = Command {
-            name,
-            args: args.into_iter().map(arg_value).collect(),
-        };
-        let store = Arc::clone(&self.store);
-        self.dispatch_reply(id, buffers, async move {
-            commands::run(store.commands_redis().await?, cmd).await
-        });
-    }
-
-    /// Starts a pipeline (`transaction`: inside `MULTI`/`EXEC`) of `names.len()` commands whose
-    /// arguments are `args`, `argc[i]` of them for command `i`, in order.
-    #[napi]
-    pub fn batch(
-        &self,
-        id: u32,
-        names: Vec<String>,
-        argc: Vec<u32>,
-        args: Vec<Arg>,
-        transaction: bool,
-    ) -> napi::Result<()> {
-        if names.len() != argc.len()
-            || argc.iter().map(|&n| n as usize).sum::<usize>() != args.len()
-        {
-            return Err(napi::Error::new(
-                Status::InvalidArg,
-                "batch: names, argc and args do not line up",
-            ));
-        }
-        let mut args = args.into_iter().map(arg_value);
-        let cmds: Vec<Command> = names
-            .into_iter()
-            .zip(argc)
-            .map(|(name, n)| Command {
-                name,
-                args: args.by_ref().take(n as usize).collect(),
-            })
-            .collect();
-        let store = Arc::clone(&self.store);
-        // Strings stay raw in the encoded reply; JS decodes each command's as text or Buffers.
-        self.dispatch_reply(id, false, async move {
-            let redis = store.commands_redis().await?;
-            if transaction {
-                commands::transaction(redis, cmds).await
-            } else {
-                commands::pipeline(redis, cmds).await
-            }
-        });
         Ok(())
     }
 

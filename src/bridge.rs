@@ -9,20 +9,16 @@
 //! `values[k]`). Under load one wake-up settles hundreds of calls with a handful of N-API calls
 //! (booleans cost none), and no call creates its own threadsafe function or N-API async work.
 //!
-//! Tags: `0` resolve with `value` (a string, number, boolean, `null` or Buffer); `1` a `get`
-//! result, `value` is `[owner, data]` JSON text or `null` (not found); `2` reject, `value` is
-//! `"<code>:<message>"`; `3`/`4` resolve with the nested reply encoded in the Buffer `value`
-//! (see [`crate::reply`]), decoding its strings as text (`3`) or as Buffers (`4`); `5` (id `0`)
-//! a connection event for the `client`.
+//! Tags: `0` resolve with `value` (a string or boolean); `1` a `get` result, `value` is
+//! `[owner, data]` JSON text or `null` (not found); `2` reject, `value` is `"<code>:<message>"`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{Buffer, Either3, FnArgs, Function, Uint32Array};
+use napi::bindgen_prelude::{FnArgs, Function, Uint32Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 
 use crate::error::Error;
-use crate::reply::Reply;
 
 /// What a finished call resolves or rejects with.
 #[derive(Debug)]
@@ -33,11 +29,6 @@ pub enum Outcome {
     Bool(bool),
     /// A `get`: the `[owner, data]` JSON text, or `None` for "not found".
     Session(Option<String>),
-    /// A `client` command's reply; `true` when its strings should arrive as Buffers.
-    Reply(Reply, bool),
-    /// A connection event for the `client` (delivered with id 0): `ready`, `error:<detail>`,
-    /// `end`.
-    Event(String),
     /// Reject.
     Failed(Error),
 }
@@ -66,8 +57,8 @@ impl From<Option<String>> for Outcome {
     }
 }
 
-/// A completion value that is not one of the constant codes.
-pub type Value = Either3<String, f64, Buffer>;
+/// A completion value that is not one of the constant codes: always text.
+pub type Value = String;
 
 /// What one wake-up hands to the JavaScript batch callback.
 pub type Batch = FnArgs<(Uint32Array, Vec<Value>)>;
@@ -99,12 +90,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Reply bytes as a JS string: UTF-8, invalid sequences replaced (what ioredis's
-/// `buffer.toString()` does); the `*Buffer` variants exist for binary data.
-fn text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
 /// The two arrays of one batch (see the module docs).
 fn flatten(items: Vec<(u32, Outcome)>) -> (Vec<u32>, Vec<Value>) {
     let mut meta = Vec::with_capacity(items.len() * 3);
@@ -116,21 +101,11 @@ fn flatten(items: Vec<(u32, Outcome)>) -> (Vec<u32>, Vec<Value>) {
     };
     for (id, outcome) in items {
         let (tag, code) = match outcome {
-            Outcome::Text(s) => (0, push(Either3::A(s))),
+            Outcome::Text(s) => (0, push(s)),
             Outcome::Bool(b) => (0, if b { TRUE } else { FALSE }),
-            Outcome::Session(Some(json)) => (1, push(Either3::A(json))),
+            Outcome::Session(Some(json)) => (1, push(json)),
             Outcome::Session(None) => (1, NULL),
-            Outcome::Failed(err) => (2, push(Either3::A(format!("{}:{err}", err.code())))),
-            Outcome::Reply(reply, buffers) => match reply {
-                Reply::Nil => (0, NULL),
-                Reply::Number(n) => (0, push(Either3::B(n))),
-                Reply::Text(bytes) if buffers => (0, push(Either3::C(bytes.into()))),
-                Reply::Text(bytes) => (0, push(Either3::A(text(bytes)))),
-                Reply::Encoded(bytes) => {
-                    (if buffers { 4 } else { 3 }, push(Either3::C(bytes.into())))
-                }
-            },
-            Outcome::Event(text) => (5, push(Either3::A(text))),
+            Outcome::Failed(err) => (2, push(format!("{}:{err}", err.code()))),
         };
         meta.extend_from_slice(&[id, tag, code]);
     }
@@ -206,7 +181,7 @@ mod tests {
             vec![1, 0, 4, 2, 0, TRUE, 3, 1, NULL, 4, 2, 5, 5, 0, FALSE]
         );
         assert_eq!(values.len(), 2);
-        assert!(matches!(&values[0], Either3::A(s) if s == "tok"));
-        assert!(matches!(&values[1], Either3::A(s) if s.starts_with("ERR_CLOSED:")));
+        assert_eq!(values[0], "tok");
+        assert!(values[1].starts_with("ERR_CLOSED:"));
     }
 }

@@ -13,9 +13,6 @@ pub enum Error {
     InvalidArgument { field: &'static str, reason: String },
     /// Redis answered with an error reply, or the reply had an unexpected shape.
     Redis(String),
-    /// An error reply to a `client` command, whose message is Redis's own, verbatim (as ioredis
-    /// reports it): `WRONGTYPE Operation against a key holding the wrong kind of value`.
-    Reply(String),
     /// The command did not complete within `commandTimeout` (Redis down, slow or unreachable).
     Timeout(String),
     /// The connection to Redis failed or was lost while the command was in flight.
@@ -39,7 +36,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
-            Error::Redis(_) | Error::Reply(_) => "ERR_REDIS",
+            Error::Redis(_) => "ERR_REDIS",
             Error::Timeout(_) => "ERR_REDIS_TIMEOUT",
             Error::Connection(_) => "ERR_REDIS_CONNECTION",
             Error::Closed => "ERR_CLOSED",
@@ -53,7 +50,6 @@ impl fmt::Display for Error {
         match self {
             Error::InvalidArgument { field, reason } => write!(f, "{field}: {reason}"),
             Error::Redis(msg) => write!(f, "Redis error: {msg}"),
-            Error::Reply(msg) => f.write_str(msg),
             Error::Timeout(msg) => write!(f, "Redis command timed out: {msg}"),
             Error::Connection(msg) => write!(f, "Redis connection error: {msg}"),
             Error::Closed => {

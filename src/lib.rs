@@ -7,8 +7,8 @@
 //!   [`scripts`] for every multi-key step;
 //! - [`data`], [`token`], [`text`], [`validate`], [`config`], [`tls`]: values, options and their
 //!   checks;
-//! - [`commands`], [`reply`]: arbitrary commands for the ioredis-style `client`, and their
-//!   replies;
+//! - [`connection`]: the parsed connection, described for the `client` (an ioredis instance
+//!   that `index.js` builds);
 //! - [`dispatch`]: the per-instance task that drives every call (commands leave in bursts);
 //! - [`bridge`]: the single path by which results reach JavaScript (batched completions);
 //! - [`binding`]: the thin N-API class that `index.js` wraps as `SpotsSessions`;
@@ -17,13 +17,12 @@
 
 pub mod binding;
 pub mod bridge;
-pub mod commands;
 pub mod config;
+pub mod connection;
 pub mod data;
 pub mod dispatch;
 pub mod error;
 pub mod keys;
-pub mod reply;
 pub mod runtime;
 pub mod scripts;
 pub mod store;

@@ -13,13 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fred::bytes::Bytes;
-use fred::prelude::{
-    Builder, Client, ClientLike, EventInterface, FromValue, HashesInterface, Key, Value,
-};
+use fred::prelude::{Builder, Client, ClientLike, FromValue, HashesInterface, Key, Value};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
 use fred::types::{ClusterHash, CustomCommand};
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
@@ -35,15 +32,6 @@ const CREATE_ATTEMPTS: usize = 3;
 /// On Redis Cluster, how often a step is re-read when its reply was evidently meant for another
 /// call (fred 10.1's ASK handling during a slot migration; see `eval_idempotent`).
 const MISMATCH_ATTEMPTS: usize = 3;
-
-/// A change in the connection's state, for the `client`'s ioredis-style events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectionEvent {
-    /// Connected (first time or again) and ready for commands.
-    Ready,
-    /// The connection failed or was lost; fred keeps reconnecting.
-    Error(String),
-}
 
 fn build_client(opts: &Options) -> Result<Client> {
     Builder::from_config(opts.redis.clone())
@@ -73,15 +61,12 @@ async fn until_routable(client: &Client, cluster: bool, timeout: Duration) -> Re
 
 /// A connected session store.
 pub struct SessionStore {
-    /// The sessions' connection.
+    /// The sessions' connection. It carries only the session methods' own commands, never a
+    /// user's: with fred 10.1 / redis-protocol 6, an error reply that is not valid UTF-8 (easy
+    /// to provoke with arbitrary commands) silently drops one reply and shifts every later reply
+    /// on that connection by one, which would hand one user's session to another. The `client`
+    /// that `index.js` exposes is an ioredis instance with connections of its own.
     client: Client,
-    /// The `client`'s own connection to the same server(s), opened on its first command. The
-    /// session methods never share a connection with arbitrary user commands: with fred 10.1 /
-    /// redis-protocol 6, an error reply that is not valid UTF-8 (easy to provoke from a
-    /// `client` call) silently drops one reply and shifts every later reply on that connection
-    /// by one, which would hand one user's session to another.
-    commands_client: tokio::sync::OnceCell<Client>,
-    options: Options,
     token: TokenOptions,
     command_timeout: Duration,
     offline_queue: bool,
@@ -99,38 +84,15 @@ fn key(v: Vec<u8>) -> Key {
 }
 
 impl SessionStore {
-    /// Builds the client and starts connecting in the background; `on_event` hears about every
-    /// (re)connection and connection error until the store is closed. Must run inside the tokio
+    /// Builds the client and starts connecting in the background. Must run inside the tokio
     /// runtime; never waits for Redis.
-    pub fn connect(
-        opts: &Options,
-        on_event: impl Fn(ConnectionEvent) + Send + 'static,
-    ) -> Result<Self> {
+    pub fn connect(opts: &Options) -> Result<Self> {
         let client = build_client(opts)?;
-        // Subscribe before connecting, so that the first connection is heard too. fred closes
-        // these streams on quit, which ends the task.
-        let mut reconnects = client.reconnect_rx();
-        let mut errors = client.error_rx();
-        tokio::spawn(async move {
-            loop {
-                let event = tokio::select! {
-                    r = reconnects.recv() => r.map(|_| ConnectionEvent::Ready),
-                    e = errors.recv() => e.map(|(err, _)| ConnectionEvent::Error(err.details().to_string())),
-                };
-                match event {
-                    Ok(event) => on_event(event),
-                    Err(RecvError::Lagged(_)) => continue,
-                    Err(RecvError::Closed) => break,
-                }
-            }
-        });
         // The task drives the connection and reconnects forever; commands issued before it
         // is up wait in fred's queue, bounded by `commandTimeout`.
         drop(client.connect());
         Ok(SessionStore {
             client,
-            options: opts.clone(),
-            commands_client: tokio::sync::OnceCell::new(),
             token: opts.token,
             command_timeout: opts.command_timeout,
             offline_queue: opts.offline_queue,
@@ -158,21 +120,6 @@ impl SessionStore {
         self.check_open()?;
         until_routable(&self.client, self.cluster, self.command_timeout).await?;
         Ok(&self.client)
-    }
-
-    /// The `client`'s connection (see `commands_client`), opened on first use.
-    pub async fn commands_redis(&self) -> Result<&Client> {
-        self.check_open()?;
-        let client = self
-            .commands_client
-            .get_or_try_init(|| async {
-                let client = build_client(&self.options)?;
-                drop(client.connect());
-                Ok::<_, Error>(client)
-            })
-            .await?;
-        until_routable(client, self.cluster, self.command_timeout).await?;
-        Ok(client)
     }
 
     fn redis_error(&self, err: fred::error::Error) -> Error {
@@ -518,12 +465,6 @@ impl SessionStore {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        if let Some(commands) = self.commands_client.get() {
-            let commands = commands.clone();
-            tokio::spawn(async move {
-                let _ = commands.quit().await;
-            });
-        }
         if !self.client.is_connected() {
             // Nothing was ever answered or nothing is left to answer: don't wait for a
             // connection (as ioredis, whose quit() resolves at once while connecting).
@@ -539,15 +480,10 @@ impl SessionStore {
     /// Marks the store closed at once; the connection is closed in the background.
     pub fn disconnect(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
-            let clients = [
-                Some(self.client.clone()),
-                self.commands_client.get().cloned(),
-            ];
+            let client = self.client.clone();
             tokio::spawn(async move {
                 // Nothing waits for this; an error only means the connection was already gone.
-                for client in clients.into_iter().flatten() {
-                    let _ = client.quit().await;
-                }
+                let _ = client.quit().await;
             });
         }
     }

@@ -12,8 +12,9 @@
 //   extra(ctx)         -> optional: defines topology-specific tests in the same describe block,
 //                         after the shared ones (so the topology is started only once)
 //
-// Every promise of a session method or of `client` goes through `guard()`: a rejection (or a
-// per-command error in a pipeline/multi reply) whose message contains CROSSSLOT fails the test.
+// Every promise of a session method goes through `guard()`: a rejection (or a per-command error
+// in a pipeline/multi reply) whose message contains CROSSSLOT fails the test. (`client`, an
+// ioredis instance, has a suite of its own: shared/client-suite.js.)
 
 const { describe, test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
@@ -448,58 +449,6 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
         assert.equal(await command('EXISTS', indexKey(app, owner)), 0, `round ${round}: the index is gone`)
       }
       t.diagnostic(`survivors of the racing killAll: ${survivors}`)
-    })
-
-    // -----------------------------------------------------------------------------------------
-    // client
-
-    test('client: set/get/incr, hset with an object + hgetall', async () => {
-      const c = sessions.client
-      assert.equal(await c.set('cl:str', 'v', 'EX', 60), 'OK')
-      assert.equal(await c.get('cl:str'), 'v')
-      assert.ok((await c.ttl('cl:str')) > 0)
-      assert.equal(await c.get('cl:missing'), null)
-      assert.equal(await c.incr('cl:n'), 1)
-      assert.equal(await c.incr('cl:n'), 2)
-      assert.equal(await c.hset('cl:h', { a: '1', b: 2, c: 'x y' }), 3)
-      assert.deepStrictEqual(await c.hgetall('cl:h'), { a: '1', b: '2', c: 'x y' })
-      await assert.rejects(c.incr('cl:str'), (err) => {
-        assert.ok(err instanceof Error)
-        assert.match(err.message, /not an integer/)
-        return true
-      })
-    })
-
-    test('client: a pipeline whose keys span slots, each command answered in order', async (t) => {
-      const keys = ['pl:alpha', 'pl:beta', 'pl:gamma', 'pl:delta']
-      if (slotOf) {
-        const slots = new Set(await Promise.all(keys.map((k) => slotOf(k))))
-        assert.ok(slots.size > 1, 'the pipeline keys hash to several slots')
-        t.diagnostic(`pipeline keys span ${slots.size} slots`)
-      }
-      const res = await sessions.client.pipeline()
-        .set(keys[0], 'a')
-        .set(keys[1], 'b')
-        .incr(keys[2])
-        .hset(keys[3], { f: 'v' })
-        .get(keys[0])
-        .get(keys[1])
-        .hgetall(keys[3])
-        .incr(keys[0]) // a per-command error: not an integer
-        .exec()
-      assert.equal(res.length, 8)
-      assert.deepStrictEqual(res.slice(0, 7), [[null, 'OK'], [null, 'OK'], [null, 1], [null, 1], [null, 'a'], [null, 'b'], [null, { f: 'v' }]])
-      assert.ok(res[7][0] instanceof Error, 'the failing command has its own error')
-      assert.match(res[7][0].message, /not an integer/)
-      // pre-filled form
-      const pre = await sessions.client.pipeline([['get', keys[1]], ['del', keys[1]], ['get', keys[1]]]).exec()
-      assert.deepStrictEqual(pre, [[null, 'b'], [null, 1], [null, null]])
-    })
-
-    test('client: multi() on keys sharing a hash tag', async () => {
-      const res = await sessions.client.multi().set('{t}a', '1').incr('{t}b').incr('{t}b').get('{t}a').exec()
-      assert.deepStrictEqual(res, [[null, 'OK'], [null, 1], [null, 2], [null, '1']])
-      assert.deepStrictEqual(await sessions.client.mget('{t}a', '{t}b'), ['1', '2'])
     })
 
     // -----------------------------------------------------------------------------------------
