@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The CI matrix beyond `npm test` (which runs everything on the machine's Node and redis-server):
 #
-#   Node 22 and 24: every JavaScript suite but the topology suite, and the tsc type test, on the
+#   Node 22 and 24: every JavaScript suite but the topology suites, and the tsc type test, on the
 #                   same built addon (one Node-API binary serves every Node version).
 #   Redis 6.2 and Valkey 8: the suites whose behaviour depends on the server (SERVER_SUITES),
 #                   on the machine's Node.
 #
-# The topology suite (TLS, Sentinel, Cluster: several servers, failovers and migrations) runs
+# The topology suites (TLS, Sentinel, Cluster: several servers, failovers and migrations) run
 # once, in `npm test`, on the machine's Node and redis-server.
 # Needs `npm run setup` first; fetches the runtimes with scripts/runtimes.sh.
 set -euo pipefail
@@ -20,16 +20,16 @@ fi
 bash scripts/runtimes.sh
 rt=.cache/runtimes
 
-# Every suite but the topology one, as a list (not a directory: Node 21+ reads a directory
-# argument as a module path).
+# Every suite but the topology ones (topologies, client-topologies), as a list (not a directory:
+# Node 21+ reads a directory argument as a module path).
 node_suites=()
 for f in __test__/*.test.js __test__/*.test.mjs; do
-  [ "$f" = "__test__/topologies.test.js" ] || node_suites+=("$f")
+  case "$f" in *topologies.test.js) ;; *) node_suites+=("$f") ;; esac
 done
 # The suites that exercise what differs between servers: scripts and their flags, OOM, CLIENT
 # commands, key layout, error replies.
 server_suites=(__test__/contract.test.js __test__/storage.test.js __test__/hostile.test.js)
-for f in __test__/hardening.test.js __test__/data-hardening.test.js __test__/migrate.test.js; do
+for f in __test__/client.test.js __test__/hardening.test.js __test__/data-hardening.test.js __test__/migrate.test.js; do
   [ -f "$f" ] && server_suites+=("$f")
 done
 
