@@ -25,7 +25,9 @@
 use std::time::{Duration, Instant};
 
 use fred::error::{Error as FredError, ErrorKind};
-use fred::prelude::{Client, ClientLike, ConnectionConfig, FromValue, Key, TransactionInterface, Value};
+use fred::prelude::{
+    Client, ClientLike, ConnectionConfig, FromValue, Key, TransactionInterface, Value,
+};
 use fred::types::scripts::Script;
 use fred::types::{ClusterHash, CustomCommand};
 use tokio::sync::OnceCell;
@@ -125,7 +127,10 @@ impl Redirects {
                     other => return other,
                 }
             } else {
-                match self.transaction(step, keys.clone(), args.clone(), started).await {
+                match self
+                    .transaction(step, keys.clone(), args.clone(), started)
+                    .await
+                {
                     Err(e) if is_fallback_redirect_refusal(&e) => e,
                     other => return other,
                 }
@@ -164,13 +169,18 @@ impl Redirects {
         let slot = keys
             .first()
             .map(|k| fred::util::redis_keyslot(k.as_bytes()))
-            .ok_or_else(|| FredError::new(ErrorKind::InvalidArgument, "a cluster step needs a key"))?;
+            .ok_or_else(|| {
+                FredError::new(ErrorKind::InvalidArgument, "a cluster step needs a key")
+            })?;
         let (name, mut line): (&'static str, Vec<Value>) = match step {
             Step::Script(script) => {
                 let lua = script.lua().ok_or_else(|| {
                     FredError::new(ErrorKind::InvalidArgument, "script without its source")
                 })?;
-                ("EVAL", vec![Value::from(lua.clone()), Value::from(keys.len() as i64)])
+                (
+                    "EVAL",
+                    vec![Value::from(lua.clone()), Value::from(keys.len() as i64)],
+                )
             }
             Step::Command(name) => (name, Vec::new()),
         };
@@ -179,7 +189,10 @@ impl Redirects {
         let trx = client.multi();
         // Answers QUEUED at once; the step's reply comes with EXEC.
         let _: Value = trx
-            .custom(CustomCommand::new_static(name, ClusterHash::Custom(slot), false), line)
+            .custom(
+                CustomCommand::new_static(name, ClusterHash::Custom(slot), false),
+                line,
+            )
             .await?;
         match trx.exec::<Value>(true).await? {
             Value::Array(mut replies) if replies.len() == 1 => R::from_value(replies.remove(0)),
@@ -195,14 +208,18 @@ impl Redirects {
         let client = self
             .fallback
             .get_or_try_init(|| async {
-                let client = crate::store::build_client(&self.options, fallback_connection(&self.options))
-                    .map_err(|e| FredError::new(ErrorKind::Config, e.to_string()))?;
+                let client =
+                    crate::store::build_client(&self.options, fallback_connection(&self.options))
+                        .map_err(|e| FredError::new(ErrorKind::Config, e.to_string()))?;
                 drop(client.connect());
                 Ok::<_, FredError>(client)
             })
             .await?;
         if !client.is_connected() {
-            let left = self.options.command_timeout.saturating_sub(started.elapsed());
+            let left = self
+                .options
+                .command_timeout
+                .saturating_sub(started.elapsed());
             match tokio::time::timeout(left, client.wait_for_connect()).await {
                 Ok(result) => result?,
                 Err(_) => {
@@ -242,7 +259,10 @@ async fn send<R: FromValue>(
             let mut line: Vec<Value> = keys.into_iter().map(Value::from).collect();
             line.extend(args);
             client
-                .custom(CustomCommand::new_static(name, ClusterHash::FirstKey, false), line)
+                .custom(
+                    CustomCommand::new_static(name, ClusterHash::FirstKey, false),
+                    line,
+                )
                 .await
         }
     }
@@ -261,7 +281,8 @@ mod tests {
         assert!(!is_redirect_refusal(&trx));
         assert!(is_fallback_redirect_refusal(&trx));
         // No connection to route to: a connection problem, not a redirection.
-        let unroutable = FredError::new(ErrorKind::Routing, "Unable to route command or reconnect.");
+        let unroutable =
+            FredError::new(ErrorKind::Routing, "Unable to route command or reconnect.");
         assert!(!is_redirect_refusal(&unroutable));
         assert!(!is_fallback_redirect_refusal(&unroutable));
         let reply = FredError::new(ErrorKind::Unknown, "ERR unknown command");

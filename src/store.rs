@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use fred::bytes::Bytes;
 use fred::prelude::{
-    Builder, Client, ClientLike, ConnectionConfig, EventInterface, FromValue, HashesInterface,
-    Key, Value,
+    Builder, Client, ClientLike, ConnectionConfig, EventInterface, FromValue, HashesInterface, Key,
+    Value,
 };
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
@@ -209,7 +209,9 @@ impl SessionStore {
                 .run(client, Step::Script(script), keys, args)
                 .await
         } else {
-            script.evalsha_with_reload::<R, _, _>(client, keys, args).await
+            script
+                .evalsha_with_reload::<R, _, _>(client, keys, args)
+                .await
         };
         reply.map_err(|e| self.redis_error(e))
     }
