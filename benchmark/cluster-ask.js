@@ -7,6 +7,7 @@
 //
 //   node benchmark/cluster-ask.js            # prints one JSON object
 //   ASK_CALLS=500 node benchmark/cluster-ask.js
+//   ASK_PHASES=steady node benchmark/cluster-ask.js   # only the calls without a migration
 //
 // It starts its own 3-master cluster on free loopback ports (through __test__/helpers/) and
 // never talks to any other server.
@@ -70,6 +71,10 @@ async function main() {
       getPerSecond: await throughput((w, n) => s.get({ app, token: pickNormal(w, n) })),
     }
 
+    if (process.env.ASK_PHASES === 'steady') {
+      console.log(JSON.stringify(out, null, 2))
+      return
+    }
     // half-migrate the slot: only the hot session moves, the slot stays MIGRATING/IMPORTING
     const to = h.nodes.find((n) => n !== from)
     await to.command('CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id)

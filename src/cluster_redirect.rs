@@ -44,8 +44,8 @@ const FALLBACK_REDIRECTIONS: u32 = 5;
 /// through.
 const PLAIN_ATTEMPTS: u32 = 2;
 
-/// First pause between retries of a redirected call, doubled each time up to [`MAX_BACKOFF`].
-/// The first retry is immediate: after a `MOVED` it is expected to succeed.
+/// Pause before a transaction is tried again after it, too, was redirected too often; doubled
+/// each time up to [`MAX_BACKOFF`]. The first plain retry and the first transaction go at once.
 const FIRST_BACKOFF: Duration = Duration::from_millis(2);
 const MAX_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -119,7 +119,7 @@ impl Redirects {
         let started = Instant::now();
         let budget = self.options.command_timeout;
         let mut redirected = 0u32;
-        let mut backoff = Duration::ZERO;
+        let mut backoff = FIRST_BACKOFF;
         loop {
             let refusal: FredError = if redirected < PLAIN_ATTEMPTS {
                 match send(session, step, keys.clone(), args.clone()).await {
@@ -136,7 +136,15 @@ impl Redirects {
                 }
             };
             redirected += 1;
-            if started.elapsed() + backoff >= budget {
+            // The plain retry and the first transaction go at once: each is expected to get
+            // through. Only a call that the transaction path could not place either (its slot
+            // map is changing under it) waits before trying again.
+            let pause = if redirected <= PLAIN_ATTEMPTS {
+                Duration::ZERO
+            } else {
+                backoff
+            };
+            if started.elapsed() + pause >= budget {
                 let last = refusal.details();
                 return Err(FredError::new(
                     ErrorKind::Timeout,
@@ -146,12 +154,10 @@ impl Redirects {
                     ),
                 ));
             }
-            tokio::time::sleep(backoff).await;
-            backoff = if backoff.is_zero() {
-                FIRST_BACKOFF
-            } else {
-                (backoff * 2).min(MAX_BACKOFF)
-            };
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
         }
     }
 

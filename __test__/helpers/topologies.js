@@ -837,7 +837,7 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
             }
             return true
           },
-          5000,
+          15_000,
         )
         return moved
       },
