@@ -5,6 +5,8 @@
 //! - [`keys`]: the storage layout (one place);
 //! - [`store`]: the session operations in plain async Rust on `fred`, with the Lua scripts of
 //!   [`scripts`] for every multi-key step;
+//! - [`cluster_redirect`]: Redis Cluster's `MOVED` and `ASK`, followed in place of fred's
+//!   (`docs/upstream.md`);
 //! - [`data`], [`token`], [`text`], [`validate`], [`config`], [`tls`]: values, options and their
 //!   checks;
 //! - [`connection`]: the parsed connection, described for the `client` (an ioredis instance
@@ -17,6 +19,7 @@
 
 pub mod binding;
 pub mod bridge;
+pub mod cluster_redirect;
 pub mod config;
 pub mod connection;
 pub mod data;

@@ -22,7 +22,6 @@ pub struct Scripts {
     pub index_remove: Script,
     pub session_create: Script,
     pub session_take: Script,
-    pub session_get: Script,
 }
 
 /// `lua/lib.lua` followed by `lua/<name>.lua`.
@@ -46,5 +45,4 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     index_remove: script!("step_index_remove"),
     session_create: script!("step_session_create"),
     session_take: script!("step_session_take"),
-    session_get: script!("step_session_get"),
 });

@@ -7,17 +7,22 @@
 //! On Redis Cluster a session and its owner index hash to different slots, so the multi-key
 //! methods run single-key steps in an order that keeps the owner index a superset of the live
 //! sessions: the index first when adding or extending, the session first when removing, and
-//! `killAll` removes only the index members it read. Key names come from [`crate::keys`] only.
+//! `killAll` removes only the index members it read. Every cluster step goes through
+//! [`crate::cluster_redirect`], which handles `MOVED` and `ASK` in place of fred. Key names come
+//! from [`crate::keys`] only.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fred::bytes::Bytes;
-use fred::prelude::{Builder, Client, ClientLike, FromValue, HashesInterface, Key, Value};
+use fred::prelude::{
+    Builder, Client, ClientLike, ConnectionConfig, FromValue, HashesInterface, Key, Value,
+};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
-use fred::types::{ClusterHash, CustomCommand};
 
+use crate::cluster_redirect::{self, Redirects, Step};
 use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
 use crate::error::{Error, Result};
@@ -29,13 +34,10 @@ use crate::token::TokenOptions;
 /// `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
 const CREATE_ATTEMPTS: usize = 3;
 
-/// On Redis Cluster, how often a step is re-read when its reply was evidently meant for another
-/// call (fred 10.1's ASK handling during a slot migration; see `eval_idempotent`).
-const MISMATCH_ATTEMPTS: usize = 3;
-
-fn build_client(opts: &Options) -> Result<Client> {
+/// A fred client for `opts`, with `connection` as its connection settings.
+pub(crate) fn build_client(opts: &Options, connection: ConnectionConfig) -> Result<Client> {
     Builder::from_config(opts.redis.clone())
-        .set_connection_config(opts.connection_config())
+        .set_connection_config(connection)
         .set_performance_config(opts.performance_config())
         .set_policy(opts.reconnect_policy())
         .build()
@@ -72,6 +74,8 @@ pub struct SessionStore {
     offline_queue: bool,
     /// Redis Cluster: multi-key steps run one key at a time (see `lua/lib.lua`).
     cluster: bool,
+    /// Redis Cluster: runs each step, following `MOVED` and `ASK` (see `cluster_redirect`).
+    redirects: Arc<Redirects>,
     closed: AtomicBool,
 }
 
@@ -87,7 +91,13 @@ impl SessionStore {
     /// Builds the client and starts connecting in the background. Must run inside the tokio
     /// runtime; never waits for Redis.
     pub fn connect(opts: &Options) -> Result<Self> {
-        let client = build_client(opts)?;
+        let cluster = matches!(opts.redis.server, ServerConfig::Clustered { .. });
+        let connection = if cluster {
+            cluster_redirect::session_connection(opts)
+        } else {
+            opts.connection_config()
+        };
+        let client = build_client(opts, connection)?;
         // The task drives the connection and reconnects forever; commands issued before it
         // is up wait in fred's queue, bounded by `commandTimeout`.
         drop(client.connect());
@@ -96,7 +106,8 @@ impl SessionStore {
             token: opts.token,
             command_timeout: opts.command_timeout,
             offline_queue: opts.offline_queue,
-            cluster: matches!(opts.redis.server, ServerConfig::Clustered { .. }),
+            cluster,
+            redirects: Arc::new(Redirects::new(opts)),
             closed: AtomicBool::new(false),
         })
     }
@@ -132,92 +143,37 @@ impl SessionStore {
         }
     }
 
+    /// One script: atomically on a single server; on Redis Cluster as a step that follows
+    /// `MOVED` and `ASK` (see `cluster_redirect`).
     async fn eval<R: FromValue>(
         &self,
-        script: &Script,
+        script: &'static Script,
         keys: Vec<Key>,
         args: Vec<Value>,
     ) -> Result<R> {
-        script
-            .evalsha_with_reload::<R, _, _>(self.redis().await?, keys, args)
-            .await
-            .map_err(|e| self.redis_error(e))
-    }
-
-    /// `eval` for steps that are safe to repeat (`update`, `refresh`), repeated on Redis
-    /// Cluster when the reply has the wrong type: fred 10.1 can hand a reply to the wrong caller
-    /// while it follows an ASK redirection during a slot migration.
-    async fn eval_idempotent(
-        &self,
-        script: &Script,
-        keys: Vec<Key>,
-        args: Vec<Value>,
-    ) -> Result<i64> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let reply = self
-                .redis()
+        let client = self.redis().await?;
+        let reply = if self.cluster {
+            self.redirects
+                .run(client, Step::Script(script), keys, args)
                 .await
-                .map(|client| {
-                    script.evalsha_with_reload::<i64, _, _>(client, keys.clone(), args.clone())
-                })?
-                .await;
-            match reply {
-                Err(e)
-                    if self.cluster
-                        && *e.kind() == fred::error::ErrorKind::Parse
-                        && attempts < MISMATCH_ATTEMPTS =>
-                {
-                    continue
-                }
-                other => return other.map_err(|e| self.redis_error(e)),
-            }
-        }
+        } else {
+            script
+                .evalsha_with_reload::<R, _, _>(client, keys, args)
+                .await
+        };
+        reply.map_err(|e| self.redis_error(e))
     }
 
-    /// Cluster step: lists (or re-scores) `id` in `index` for `duration` seconds and returns the
-    /// absolute expiry (ms, or `"0"` for never) to give the session. Re-scoring is safe to
-    /// repeat, so a reply that cannot be that expiry (one meant for another call, see
-    /// `eval_idempotent`) is read again: applying, say, a stray `1` with PEXPIREAT would
-    /// delete the session on the spot.
-    async fn index_add_step(&self, index: &Key, id: &[u8], duration: u64) -> Result<Value> {
-        // The scripts use the server's clock; allow it to lag the client's by up to a minute.
-        let floor = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis())
-            .saturating_sub(60_000);
-        for _ in 0..MISMATCH_ATTEMPTS {
-            let reply: Value = self
-                .eval(
-                    &SCRIPTS.index_add,
-                    vec![index.clone()],
-                    vec![bytes(id), Value::from(duration as i64)],
-                )
-                .await?;
-            // The script returns its expiry as a bulk string, never as an integer reply.
-            let plausible = match &reply {
-                Value::String(s) if duration == 0 => &**s == "0",
-                Value::String(s) => s.parse::<u128>().is_ok_and(|ms| ms >= floor),
-                _ => false,
-            };
-            if plausible {
-                return Ok(reply);
-            }
-        }
-        Err(Error::Redis(
-            "replies from the cluster did not match their requests (slot migration in progress); try again".into(),
-        ))
-    }
-
-    /// A plain single-key command.
-    async fn command<R: FromValue>(&self, name: &'static str, args: Vec<Value>) -> Result<R> {
-        self.redis()
-            .await?
-            .custom::<R, Value>(
-                CustomCommand::new_static(name, ClusterHash::FirstKey, false),
-                args,
-            )
+    /// A plain single-key command (Redis Cluster only), following `MOVED` and `ASK`.
+    async fn command<R: FromValue>(
+        &self,
+        name: &'static str,
+        key: Key,
+        args: Vec<Value>,
+    ) -> Result<R> {
+        let client = self.redis().await?;
+        self.redirects
+            .run(client, Step::Command(name), vec![key], args)
             .await
             .map_err(|e| self.redis_error(e))
     }
@@ -251,7 +207,13 @@ impl SessionStore {
             let session = key(keys.session(&id));
             let created: i64 = if self.cluster {
                 // The index first, so that it always over-approximates the live sessions.
-                let expiry = self.index_add_step(&index, &id, seconds).await?;
+                let expiry: Value = self
+                    .eval(
+                        &SCRIPTS.index_add,
+                        vec![index.clone()],
+                        vec![bytes(&id), duration.clone()],
+                    )
+                    .await?;
                 let mut args = Vec::with_capacity(1 + session_args.len());
                 args.push(expiry);
                 args.extend(session_args.iter().cloned());
@@ -296,22 +258,8 @@ impl SessionStore {
                 .map_err(|e| self.redis_error(e))?;
             return decode_session(reply);
         }
-        for _ in 0..MISMATCH_ATTEMPTS {
-            let reply: Vec<Value> = self
-                .eval(&SCRIPTS.session_get, vec![key(session.clone())], vec![])
-                .await?;
-            let mut reply = reply.into_iter();
-            let (Some(echoed), Some(hash)) = (reply.next(), reply.next()) else {
-                continue;
-            };
-            if value_bytes(&echoed) == Some(&session[..]) {
-                return decode_session(hash);
-            }
-            // A reply meant for another call (see step_session_get.lua): read again.
-        }
-        Err(Error::Redis(
-            "replies from the cluster did not match their requests (slot migration in progress); try again".into(),
-        ))
+        let reply: Value = self.command("HGETALL", key(session), vec![]).await?;
+        decode_session(reply)
     }
 
     /// Sets the session's remaining life to `duration` seconds. `false` if it does not exist.
@@ -332,10 +280,7 @@ impl SessionStore {
                 == 1);
         }
         let owner: Option<Bytes> = self
-            .command(
-                "HGET",
-                vec![Value::from(session.clone()), bytes(OWNER_FIELD)],
-            )
+            .command("HGET", session.clone(), vec![bytes(OWNER_FIELD)])
             .await?;
         let Some(owner) = owner else {
             return Ok(false);
@@ -343,10 +288,14 @@ impl SessionStore {
         // The index first (extending it before the session), then the session, which must
         // not be brought back if it was killed in between: PEXPIREAT on a missing key is a no-op.
         let index = key(keys.index_for_escaped(&owner));
-        let expiry = self.index_add_step(&index, &id, duration).await?;
-        let applied: i64 = self
-            .command("PEXPIREAT", vec![Value::from(session), expiry])
+        let expiry: Value = self
+            .eval(
+                &SCRIPTS.index_add,
+                vec![index],
+                vec![bytes(&id), Value::from(duration as i64)],
+            )
             .await?;
+        let applied: i64 = self.command("PEXPIREAT", session, vec![expiry]).await?;
         Ok(applied == 1)
     }
 
@@ -365,7 +314,7 @@ impl SessionStore {
         }
         let session = AppKeys::new(app).session(&session_id(token));
         Ok(self
-            .eval_idempotent(&SCRIPTS.update, vec![key(session)], args)
+            .eval::<i64>(&SCRIPTS.update, vec![key(session)], args)
             .await?
             == 1)
     }
@@ -413,10 +362,7 @@ impl SessionStore {
         // Read the index, delete those sessions (each only if it is this owner's), then remove
         // exactly the members read: a session a racing create adds meanwhile stays listed.
         let ids: Vec<Bytes> = self
-            .command(
-                "ZRANGE",
-                vec![Value::from(index.clone()), 0.into(), (-1).into()],
-            )
+            .command("ZRANGE", index.clone(), vec![0.into(), (-1).into()])
             .await?;
         if ids.is_empty() {
             return Ok(false);
@@ -426,11 +372,11 @@ impl SessionStore {
             let session = key([&keys.session_prefix()[..], &id[..]].concat());
             let args = vec![bytes(OWNER_FIELD), Value::from("1"), bytes(&escaped_owner)];
             let client = self.client.clone();
+            let redirects = Arc::clone(&self.redirects);
             deletes.spawn(async move {
-                let taken = SCRIPTS
-                    .session_take
-                    .evalsha_with_reload::<Option<Bytes>, _, _>(&client, vec![session], args)
-                    .await?;
+                let step = Step::Script(&SCRIPTS.session_take);
+                let taken: Option<Bytes> =
+                    redirects.run(&client, step, vec![session], args).await?;
                 Ok::<_, fred::error::Error>(taken.map(|_| id))
             });
         }
@@ -465,6 +411,7 @@ impl SessionStore {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        self.redirects.close();
         if !self.client.is_connected() {
             // Nothing was ever answered or nothing is left to answer: don't wait for a
             // connection (as ioredis, whose quit() resolves at once while connecting).
@@ -480,6 +427,7 @@ impl SessionStore {
     /// Marks the store closed at once; the connection is closed in the background.
     pub fn disconnect(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
+            self.redirects.close();
             let client = self.client.clone();
             tokio::spawn(async move {
                 // Nothing waits for this; an error only means the connection was already gone.

@@ -12,9 +12,11 @@
 //   startSentinel(opts?)          -> { name, master, replica, servers, sentinels, url, stop(),
 //                                      currentMaster(), killMaster(), waitForFailover(old, ms),
 //                                      serverFor(port) }
-//   startCluster({ masters = 3 }) -> { nodes, seeds, url, stop(), command(...args),
+//   startCluster({ masters = 3, replicas = 0 })
+//                                 -> { nodes, seeds, url, stop(), command(...args),
 //                                      commandAll(...args), dbsize(), slotOf(key),
-//                                      nodeForSlot(slot), migrateSlot(slot, from, to, opts?) }
+//                                      nodeForSlot(slot), migrateSlot(slot, from, to, opts?),
+//                                      replicaOf(master), failover(replica, ms) }
 
 const { spawn, execFile } = require('node:child_process')
 const net = require('node:net')
@@ -573,12 +575,12 @@ async function startSentinelProcess(dir, name, masterPort) {
 const CLUSTER_SLOTS = 16384
 
 /**
- * `masters` (>= 3) cluster-enabled redis-servers joined by `redis-cli --cluster create` with no
- * replicas. Each node gets an explicit `--cluster-port` (bus port), so ports near 65535 work.
+ * `masters` (>= 3) cluster-enabled redis-servers joined by `redis-cli --cluster create`, each
+ * with `replicas` replicas (default none). Each node gets an explicit `--cluster-port` (bus port), so ports near 65535 work.
  * Resolves once every node reports cluster_state:ok, all slots assigned, every node known, and
  * all nodes agree on the slot map.
  */
-async function startCluster({ masters = 3, args: extraArgs = [] } = {}) {
+async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } = {}) {
   if (masters < 3) throw new Error('redis-cli --cluster create needs at least 3 masters')
   const dir = mkTemp('spots-cluster-')
   const nodes = []
@@ -594,7 +596,7 @@ async function startCluster({ masters = 3, args: extraArgs = [] } = {}) {
 
   try {
     const servers = await Promise.all(
-      Array.from({ length: masters }, async () => {
+      Array.from({ length: masters * (1 + replicas) }, async () => {
         let lastErr
         for (let attempt = 0; attempt < 3; attempt++) {
           const port = await freePort()
@@ -630,7 +632,7 @@ async function startCluster({ masters = 3, args: extraArgs = [] } = {}) {
     await new Promise((resolve, reject) => {
       const p = spawn(
         cliPath,
-        ['--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+        ['--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       )
       let out = ''
@@ -658,6 +660,21 @@ async function startCluster({ masters = 3, args: extraArgs = [] } = {}) {
       15_000,
       50,
     )
+    if (replicas > 0) {
+      await waitFor(
+        'every replica linked to its master',
+        async () => {
+          let linked = 0
+          for (const n of nodes) {
+            const info = parseInfo(await n.command('INFO', 'replication'))
+            if (info.role === 'slave' && info.master_link_status === 'up') linked++
+          }
+          return linked === masters * replicas
+        },
+        20_000,
+        100,
+      )
+    }
 
     const liveNodes = () => nodes.filter((n) => n.alive())
     const byPort = (p) => {
@@ -740,17 +757,54 @@ async function startCluster({ masters = 3, args: extraArgs = [] } = {}) {
       },
       /** The node (from `nodes`, with `.port`, `.id`) serving `slot`, per CLUSTER SLOTS. */
       nodeForSlot,
+      /** A live replica (from `nodes`) of `master` (a port or a node), per ROLE; or null. */
+      async replicaOf(master) {
+        const m = byPort(master)
+        for (const n of liveNodes()) {
+          const role = await n.command('ROLE')
+          if (str(role[0]) === 'slave' && Number(role[2]) === m.port) return n
+        }
+        return null
+      },
+      /**
+       * `CLUSTER FAILOVER` (the coordinated kind: the master stops taking writes until the
+       * replica has caught up, so nothing it acknowledged is lost) sent to `replica`, then waits
+       * until every live node maps that replica's slots to it. Resolves with the replica node.
+       */
+      async failover(replica, timeoutMs = 30_000) {
+        const r = byPort(replica)
+        const role = await r.command('ROLE')
+        if (str(role[0]) !== 'slave') throw new Error(`failover: ${r.port} is not a replica`)
+        const oldPort = Number(role[2])
+        await r.command('CLUSTER', 'FAILOVER')
+        await waitFor(
+          `every node to see ${r.port} as master in place of ${oldPort}`,
+          async () => {
+            if (str((await r.command('ROLE'))[0]) !== 'master') return false
+            for (const n of liveNodes()) {
+              const ranges = await n.command('CLUSTER', 'SLOTS')
+              if (ranges.some((x) => x[2][1] === oldPort)) return false
+              if (!ranges.some((x) => x[2][1] === r.port)) return false
+            }
+            return true
+          },
+          timeoutMs,
+          100,
+        )
+        return r
+      },
       /**
        * Live-migrates `slot` from one node to another (ports or node objects): SETSLOT
        * IMPORTING on the target, MIGRATING on the source, MIGRATE … KEYS in batches of
        * CLUSTER GETKEYSINSLOT, then SETSLOT NODE on target, source and every other node.
        * opts: { batchSize = 100, timeoutMs = 5000, replace = false,
+       *         first: keys to move first, in a batch of their own (then onBatch runs),
        *         onBatch: async (keys) => {} — called after each batch moves, while the slot is
        *         still MIGRATING/IMPORTING (so tests can exercise -ASK) }.
        * Resolves with the number of keys moved.
        */
       async migrateSlot(slot, from, to, opts = {}) {
-        const { batchSize = 100, timeoutMs = 5000, replace = false, onBatch } = opts
+        const { batchSize = 100, timeoutMs = 5000, replace = false, onBatch, first = [] } = opts
         const src = byPort(from)
         const dst = byPort(to)
         if (src === dst) throw new Error('migrateSlot: source and target are the same node')
@@ -759,8 +813,10 @@ async function startCluster({ masters = 3, args: extraArgs = [] } = {}) {
         await dst.command('CLUSTER', 'SETSLOT', slot, 'IMPORTING', src.id)
         await src.command('CLUSTER', 'SETSLOT', slot, 'MIGRATING', dst.id)
         let moved = 0
-        for (;;) {
-          const keys = await src.command('CLUSTER', 'GETKEYSINSLOT', slot, batchSize)
+        const firstKeys = []
+        for (const k of first) if ((await src.command('EXISTS', k)) === 1) firstKeys.push(k)
+        for (let pending = firstKeys; ; pending = []) {
+          const keys = pending.length > 0 ? pending : await src.command('CLUSTER', 'GETKEYSINSLOT', slot, batchSize)
           if (keys.length === 0) break
           await src.command('MIGRATE', HOST, dst.port, '', 0, timeoutMs, ...(replace ? ['REPLACE'] : []), 'KEYS', ...keys)
           moved += keys.length
@@ -781,7 +837,7 @@ async function startCluster({ masters = 3, args: extraArgs = [] } = {}) {
             }
             return true
           },
-          5000,
+          15_000,
         )
         return moved
       },
