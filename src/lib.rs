@@ -3,6 +3,7 @@
 //! The crate is split by concern:
 //!
 //! - [`keys`]: the storage layout (one place);
+//! - [`migrate`]: the one-off migration of 1.x sessions into that layout;
 //! - [`store`]: the session operations in plain async Rust on `fred`, with the Lua scripts of
 //!   [`scripts`] for every multi-key step;
 //! - [`data`], [`token`], [`text`], [`validate`], [`config`], [`tls`]: values, options and their
@@ -23,6 +24,7 @@ pub mod data;
 pub mod dispatch;
 pub mod error;
 pub mod keys;
+pub mod migrate;
 pub mod reply;
 pub mod runtime;
 pub mod scripts;
