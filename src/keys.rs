@@ -173,10 +173,15 @@ pub fn parse_v1_key(name: &[u8]) -> std::result::Result<V1Key<'_>, String> {
     let tokens = occurrences(rest, V1_TOKEN);
     let owners = occurrences(rest, V1_OWNER);
     if tokens.len() > 1 || owners.len() > 1 {
+        let times = |n: usize| match n {
+            0 => "no".to_string(),
+            1 => "once".to_string(),
+            n => format!("{n} times"),
+        };
         return Err(format!(
-            "ambiguous name: `|token:` occurs {} times and `|ownerId:` {} times (an app, token or ownerId contains a separator), so it cannot be split without guessing",
-            tokens.len(),
-            owners.len()
+            "ambiguous name: `|token:` occurs {}, `|ownerId:` {}; an app, token or ownerId contains a separator, so the name cannot be split without guessing",
+            times(tokens.len()),
+            times(owners.len())
         ));
     }
     match (tokens.first(), owners.first()) {
