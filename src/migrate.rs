@@ -30,7 +30,7 @@ use fred::bytes::Bytes;
 use fred::prelude::{ClientLike, Key, Value};
 use fred::types::config::{Server, ServerConfig};
 use fred::types::{ClusterHash, CustomCommand};
-use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 
 use crate::data::split_object;
@@ -47,6 +47,22 @@ pub const MARKER_GRACE_SECS: u64 = 86_400;
 
 /// Largest batch (`SCAN COUNT`): a batch's keys are converted concurrently.
 pub const MAX_BATCH: u32 = 100_000;
+
+/// Keys converted at once by default. Bounded so that a batch never sends a burst of a
+/// thousand scripts ahead of the application's own calls on the server.
+pub const IN_FLIGHT: usize = 64;
+
+/// Keys per `MGET` when the values of a batch are read ahead (single server).
+const PREFETCH_CHUNK: usize = 256;
+
+/// Keys in flight: `SPOTS_SESSIONS_MIGRATE_IN_FLIGHT` (1–4096) if set, else [`IN_FLIGHT`].
+fn in_flight() -> usize {
+    std::env::var("SPOTS_SESSIONS_MIGRATE_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| (1..=4096).contains(n))
+        .unwrap_or(IN_FLIGHT)
+}
 
 /// How often a key is read again when a 1.x instance changed it between the read and the
 /// conversion.
@@ -355,7 +371,15 @@ impl Migration {
             .filter_map(|v| as_bytes(v).map(<[u8]>::to_vec))
             .collect();
         report.scanned = names.len() as u64;
-        let outcomes = join_all(names.iter().map(|name| self.migrate_key(name, opts))).await;
+        // By index: a closure over `&names` keeps the future's borrow concrete (a closure taking
+        // `&Vec<u8>` makes rustc demand a higher-ranked `Send` it cannot prove).
+        let names_ref = &names;
+        let prefetched = self.prefetch(&names).await?;
+        let outcomes: Vec<_> = stream::iter(prefetched.into_iter().enumerate())
+            .map(|(i, value)| self.migrate_key(&names_ref[i], value, opts))
+            .buffered(in_flight())
+            .collect()
+            .await;
         for (name, outcome) in names.iter().zip(outcomes) {
             let shown = || String::from_utf8_lossy(name).into_owned();
             match outcome {
@@ -374,8 +398,40 @@ impl Migration {
         Ok(report)
     }
 
-    /// Converts one 1.x key (see the module docs).
-    async fn migrate_key(&self, name: &[u8], opts: Options) -> Result<KeyOutcome> {
+    /// Single server: the values of `names` in a few `MGET`s (`None` for a key that is gone or
+    /// not a string, which [`Self::migrate_key`] then reads with its type). Saves a round trip
+    /// and a script per key; the conversion script still checks the value it converts.
+    async fn prefetch(&self, names: &[Vec<u8>]) -> Result<Vec<Option<Bytes>>> {
+        if self.store.is_cluster() {
+            return Ok(vec![None; names.len()]);
+        }
+        let chunks = names.chunks(PREFETCH_CHUNK).map(|chunk| {
+            let args = chunk.iter().map(|n| bytes(n)).collect();
+            self.store.run_command::<Vec<Value>>("MGET", args)
+        });
+        let mut values = Vec::with_capacity(names.len());
+        for chunk in futures_util::future::join_all(chunks).await {
+            let chunk = chunk?;
+            values.extend(
+                chunk
+                    .iter()
+                    .map(|v| as_bytes(v).map(Bytes::copy_from_slice)),
+            );
+        }
+        if values.len() != names.len() {
+            return Err(unexpected("MGET"));
+        }
+        Ok(values)
+    }
+
+    /// Converts one 1.x key (see the module docs). `prefetched`: its value from
+    /// [`Self::prefetch`] (single server only).
+    async fn migrate_key(
+        &self,
+        name: &[u8],
+        prefetched: Option<Bytes>,
+        opts: Options,
+    ) -> Result<KeyOutcome> {
         let v1 = match parse_v1_key(name) {
             Ok(v1) => v1,
             Err(reason) => return Ok((Status::Skipped(reason), false)),
@@ -386,15 +442,25 @@ impl Migration {
         if let Err(e) = names {
             return Ok((Status::Skipped(e.to_string()), false));
         }
+        let mut prefetched = prefetched;
         for _ in 0..CHANGED_ATTEMPTS {
-            let read: Vec<Value> = self
-                .store
-                .run_script(&SCRIPTS.v1_read, vec![key(name.to_vec())], vec![])
-                .await?;
-            let read = match decode_read(read)? {
-                Ok(Some(read)) => read,
-                Ok(None) => return Ok((Status::Gone, false)),
-                Err(reason) => return Ok((Status::Skipped(reason), false)),
+            let read = if let Some(value) = prefetched.take() {
+                // Single server: the conversion script reads the TTL itself.
+                V1Value {
+                    value,
+                    duration: 0,
+                    pttl: -1,
+                }
+            } else {
+                let read: Vec<Value> = self
+                    .store
+                    .run_script(&SCRIPTS.v1_read, vec![key(name.to_vec())], vec![])
+                    .await?;
+                match decode_read(read)? {
+                    Ok(Some(read)) => read,
+                    Ok(None) => return Ok((Status::Gone, false)),
+                    Err(reason) => return Ok((Status::Skipped(reason), false)),
+                }
             };
             let fields = match split_value(&read.value) {
                 Ok(fields) => fields,
