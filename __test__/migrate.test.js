@@ -11,7 +11,7 @@ const { spawn } = require('node:child_process')
 const Redis = require('ioredis')
 const { SpotsSessions } = require('..')
 const { startRedis, freePort } = require('./helpers/redis.js')
-const { startCluster } = require('./helpers/topologies.js')
+const { startCluster, startSentinel } = require('./helpers/topologies.js')
 const { sessionKey, sessionId, indexKey, esc } = require('./helpers/layout.js')
 const { V1Sessions } = require('./helpers/v1.js')
 
@@ -437,5 +437,42 @@ describe('migrateFromV1 on Redis Cluster', () => {
     const leftovers = (await cluster.commandAll('KEYS', '*')).flat().map(String)
     assert.deepEqual(leftovers.filter((k) => k.startsWith('app:') || k.startsWith('M1:')), [])
     assert.deepEqual((await sessions.get({ app: made[0].app, token: made[0].token })).data, made[0].data)
+  })
+})
+
+describe('migrateFromV1 through Sentinel', () => {
+  let sentinel
+  let sessions
+
+  before(async () => {
+    sentinel = await startSentinel()
+    sessions = new SpotsSessions({ sentinels: sentinel.sentinels, name: sentinel.name })
+  })
+
+  after(async () => {
+    await sessions?.quit()
+    await sentinel?.stop()
+  })
+
+  test('the master is migrated, by the method and by the CLI with a redis-sentinel:// URL', async () => {
+    const master = sentinel.serverFor(await sentinel.currentMaster())
+    const io = new Redis(master.url)
+    try {
+      const v1 = new V1Sessions({ client: io })
+      const tokens = []
+      for (let i = 0; i < 10; i++) tokens.push(await v1.create({ app: 'sent', ownerId: 'o', data: { i }, duration: 600 }))
+      const dry = await runCli(['migrate-v1', sentinel.url, '--dry-run', '--json'])
+      assert.equal(dry.code, 0, dry.stderr)
+      assert.equal(JSON.parse(dry.stdout).migrated, 10)
+      const report = await sessions.migrateFromV1({ batchSize: 3 })
+      assert.equal(report.migrated, 10)
+      for (const [i, t] of tokens.entries()) assert.deepEqual(await sessions.get({ app: 'sent', token: t }), { ownerId: 'o', data: { i } })
+      const cli = await runCli(['migrate-v1', sentinel.url, '--delete-old', '--json'])
+      assert.equal(cli.code, 0, cli.stderr)
+      assert.deepEqual(JSON.parse(cli.stdout), { scanned: 10, migrated: 0, alreadyMigrated: 10, skipped: [], deleted: 10, errors: [] })
+      assert.deepEqual(await io.keys('app:*'), [])
+    } finally {
+      await io.quit()
+    }
   })
 })
