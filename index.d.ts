@@ -135,7 +135,10 @@ export interface MigrationProgress {
   done: boolean
 }
 
-/** A 1.x key that was not converted, and why (not JSON, ambiguous name, wrong type, …). */
+/**
+ * A 1.x key that was not converted, and why (not JSON, ambiguous name, wrong type, …). The key is
+ * verbatim and holds a 1.x token: treat it as a secret.
+ */
 export interface MigrationSkip {
   key: string
   reason: string
