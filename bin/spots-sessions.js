@@ -76,8 +76,12 @@ async function migrate(url, opts) {
   const sessions = new SpotsSessions(url)
   const tty = !opts.json && process.stderr.isTTY
   const started = Date.now()
+  let shown = 0
   const onProgress = tty
     ? (p) => {
+        // At most ten redraws a second, and always the last one.
+        if (!p.done && Date.now() - shown < 100) return
+        shown = Date.now()
         const elapsed = (Date.now() - started) / 1000
         const rate = elapsed > 0 ? p.scanned / elapsed : 0
         const line =
