@@ -10,6 +10,20 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * One run of the 1.x migration. Its calls settle through the `NativeSessions` instance's
+ * bridge, with ids from that instance's table.
+ */
+export declare class NativeMigration {
+  /**
+   * Scans and converts one batch from `cursor` (`""`: the start); resolves to the batch's
+   * report as JSON text (see [`crate::migrate::BatchReport`]).
+   */
+  step(id: number, cursor: string, dryRun: boolean, deleteOld: boolean, batchSize: number): void
+  /** Closes the run's connections; resolves to `'OK'`. */
+  close(id: number): void
+}
+
+/**
  * The native half of `SpotsSessions`. Each method takes the call id that the JavaScript layer
  * uses to settle the call's Promise when the outcome arrives through the batch callback.
  */
@@ -34,6 +48,11 @@ export declare class NativeSessions {
   disconnect(): void
   /** Whether calls are in flight: keeps Node's event loop alive only while they are. */
   setActive(active: boolean): void
+  /**
+   * Starts a 1.x migration run on connections of its own (see [`crate::migrate`]); the
+   * JavaScript layer drives it batch by batch and closes it.
+   */
+  migrateV1(): NativeMigration
 }
 
 /**

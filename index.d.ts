@@ -137,6 +137,70 @@ export interface KillAllSessionsDto {
   ownerId: string
 }
 
+/** Options of {@link SpotsSessions.migrateFromV1}. */
+export interface MigrateFromV1Options {
+  /** Count what would be converted, skipped or deleted; write nothing. Default `false`. */
+  dryRun?: boolean
+  /**
+   * Delete each 1.x key once it is converted (or was converted by an earlier run). Run it last,
+   * once no 1.x instance is left. Default `false`.
+   */
+  deleteOld?: boolean
+  /** Keys per batch (`SCAN COUNT`), 1 to 100000. Default `1000`. */
+  batchSize?: number
+  /** Called after every batch; a returned Promise is awaited before the next batch. */
+  onProgress?: (progress: MigrationProgress) => void | Promise<void>
+}
+
+/** What {@link MigrateFromV1Options.onProgress} receives after each batch: totals so far. */
+export interface MigrationProgress {
+  scanned: number
+  migrated: number
+  alreadyMigrated: number
+  /** Number of keys skipped so far. */
+  skipped: number
+  deleted: number
+  /** Number of keys that failed so far. */
+  errors: number
+  /** Batches done (each visits about `batchSize` keys of the keyspace). */
+  batches: number
+  /** Keys on the scanned servers when the run started (`DBSIZE`), for an estimate of the time left. */
+  totalKeys: number | null
+  /** `true` on the last call. */
+  done: boolean
+}
+
+/**
+ * A 1.x key that was not converted, and why (not JSON, ambiguous name, wrong type, …). The key is
+ * verbatim and holds a 1.x token: treat it as a secret.
+ */
+export interface MigrationSkip {
+  key: string
+  reason: string
+}
+
+/** A 1.x key whose conversion failed (a Redis error); a later run retries it. */
+export interface MigrationError {
+  key: string
+  message: string
+}
+
+/** What {@link SpotsSessions.migrateFromV1} resolves to. */
+export interface MigrationReport {
+  /** 1.x session keys found (`SCAN MATCH app:*|token:*|ownerId:*`). */
+  scanned: number
+  /** Converted by this run (dry run: would be). */
+  migrated: number
+  /** Converted by an earlier run, or already a 2.x session: left exactly as they are. */
+  alreadyMigrated: number
+  /** Left alone, with the reason. */
+  skipped: MigrationSkip[]
+  /** 1.x keys deleted (`deleteOld`; dry run: would be). */
+  deleted: number
+  /** Keys whose conversion failed; empty when nothing failed. */
+  errors: MigrationError[]
+}
+
 /**
  * Errors carry a stable `code`: `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` (bad input; the
  * message names the field), `ERR_REDIS_TIMEOUT`, `ERR_REDIS_CONNECTION`, `ERR_REDIS_OFFLINE`,
@@ -199,6 +263,14 @@ export declare class SpotsSessions<Client extends Redis | Cluster = Redis> {
 
   /** Deletes every session of `ownerId` in `app`. `true` if at least one was deleted. */
   killAll(dto: KillAllSessionsDto): Promise<boolean>
+
+  /**
+   * Converts every 1.x session (`app:<app>|token:<token>|ownerId:<ownerId>` string keys) into
+   * the current layout: the same token keeps working, with the same owner, data and remaining
+   * life. Idempotent and resumable; see the README, "Migrating from 1.x". Rejects only when the
+   * scan itself fails (the report so far is on the error's `report`).
+   */
+  migrateFromV1(options?: MigrateFromV1Options): Promise<MigrationReport>
 
   /**
    * Lets the calls in flight finish, then closes the connection, and `client` if it was created

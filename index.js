@@ -166,6 +166,25 @@ function nativeOptions(options) {
   }
 }
 
+// `migrateFromV1` options, checked here so that the errors name the option.
+const MIGRATE_MAX_BATCH = 100000
+function migrateOptions(options) {
+  if (options === undefined || options === null) options = {}
+  if (typeof options !== 'object' || isArray(options)) throw typeError('migrateFromV1()', 'called with an options object', options)
+  const batchSize = optionOf(options, 'batchSize', 'number') ?? 1000
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MIGRATE_MAX_BATCH) {
+    throw codedError(RangeError, 'ERR_INVALID_ARG_VALUE', `batchSize: must be a whole number from 1 to ${MIGRATE_MAX_BATCH}, got ${batchSize}`)
+  }
+  const onProgress = options.onProgress ?? undefined
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw typeError('onProgress', 'a function', onProgress)
+  return {
+    dryRun: optionOf(options, 'dryRun', 'boolean') ?? false,
+    deleteOld: optionOf(options, 'deleteOld', 'boolean') ?? false,
+    batchSize,
+    onProgress,
+  }
+}
+
 class SpotsSessions {
   #native
   // What `client` is built from: the options as the native side took them, and as given.
@@ -275,6 +294,57 @@ class SpotsSessions {
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /**
+   * Converts every 1.x session key (`app:<app>|token:<token>|ownerId:<ownerId>`) into the
+   * current layout, batch by batch, on connections of its own. See README, "Migrating from 1.x".
+   * Resolves to `{ scanned, migrated, alreadyMigrated, skipped, deleted, errors }`; a failure of
+   * the scan itself rejects, with the report so far as `err.report`.
+   */
+  async migrateFromV1(options) {
+    const o = migrateOptions(options)
+    if (this.#closing) throw closedError()
+    const migration = this.#native.migrateV1()
+    const report = { scanned: 0, migrated: 0, alreadyMigrated: 0, skipped: [], deleted: 0, errors: [] }
+    let cursor = ''
+    let totalKeys = null
+    let batches = 0
+    try {
+      do {
+        const text = await this.#call((id) => migration.step(id, cursor, o.dryRun, o.deleteOld, o.batchSize))
+        const batch = JSON.parse(text)
+        batches++
+        report.scanned += batch.scanned
+        report.migrated += batch.migrated
+        report.alreadyMigrated += batch.alreadyMigrated
+        report.deleted += batch.deleted
+        for (const s of batch.skipped) report.skipped.push(s)
+        for (const e of batch.errors) report.errors.push(e)
+        if (batch.totalKeys !== null) totalKeys = batch.totalKeys
+        cursor = batch.cursor
+        if (o.onProgress) {
+          await o.onProgress({
+            scanned: report.scanned,
+            migrated: report.migrated,
+            alreadyMigrated: report.alreadyMigrated,
+            skipped: report.skipped.length,
+            deleted: report.deleted,
+            errors: report.errors.length,
+            batches,
+            totalKeys,
+            done: cursor === null,
+          })
+        }
+      } while (cursor !== null)
+    } catch (err) {
+      if (err !== null && typeof err === 'object') err.report = report
+      throw err
+    } finally {
+      // The run's own connections, closed even when the instance was closed meanwhile.
+      await this.#start((id) => migration.close(id)).catch(() => {})
+    }
+    return report
   }
 
   /** Waits for the calls in flight, then closes the connection. Resolves to `'OK'`. */

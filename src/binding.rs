@@ -15,6 +15,7 @@ use crate::config::{Node, Options, RawOptions};
 use crate::connection;
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
+use crate::migrate::{Migration, Options as MigrateOptions};
 use crate::store::SessionStore;
 use crate::text::{may_be_lossy, wtf8_from_utf16};
 use crate::tls::TlsOptions;
@@ -371,5 +372,80 @@ impl NativeSessions {
     #[napi]
     pub fn set_active(&self, env: Env, active: bool) -> napi::Result<()> {
         self.bridge.set_active(&env, active)
+    }
+
+    /// Starts a 1.x migration run on connections of its own (see [`crate::migrate`]); the
+    /// JavaScript layer drives it batch by batch and closes it.
+    #[napi]
+    pub fn migrate_v1(&self) -> napi::Result<NativeMigration> {
+        let store = {
+            let _entered = self.runtime.enter();
+            self.store.dedicated().map_err(to_napi)?
+        };
+        Ok(NativeMigration {
+            migration: Arc::new(Migration::new(store)),
+            bridge: Arc::clone(&self.bridge),
+            runtime: self.runtime,
+        })
+    }
+}
+
+/// One run of the 1.x migration. Its calls settle through the `NativeSessions` instance's
+/// bridge, with ids from that instance's table.
+#[napi]
+pub struct NativeMigration {
+    migration: Arc<Migration>,
+    bridge: Arc<Bridge>,
+    runtime: &'static tokio::runtime::Runtime,
+}
+
+impl NativeMigration {
+    fn spawn<T: Into<Outcome>>(
+        &self,
+        id: u32,
+        work: impl Future<Output = Result<T>> + Send + 'static,
+    ) {
+        let bridge = Arc::clone(&self.bridge);
+        // Batches are few and large: a task of their own, outside the per-call dispatcher.
+        self.runtime.spawn(async move {
+            let outcome = work.await.into();
+            bridge.complete(id, outcome);
+        });
+    }
+}
+
+#[napi]
+impl NativeMigration {
+    /// Scans and converts one batch from `cursor` (`""`: the start); resolves to the batch's
+    /// report as JSON text (see [`crate::migrate::BatchReport`]).
+    #[napi]
+    pub fn step(&self, id: u32, cursor: String, dry_run: bool, delete_old: bool, batch_size: u32) {
+        let migration = Arc::clone(&self.migration);
+        let opts = MigrateOptions {
+            dry_run,
+            delete_old,
+            batch_size,
+        };
+        self.spawn(id, async move {
+            migration.step(&cursor, opts).await.map(|r| r.to_json())
+        });
+    }
+
+    /// Closes the run's connections; resolves to `'OK'`.
+    #[napi]
+    pub fn close(&self, id: u32) {
+        let migration = Arc::clone(&self.migration);
+        self.spawn(id, async move {
+            migration.close().await.map(|()| "OK".to_string())
+        });
+    }
+}
+
+impl Drop for NativeMigration {
+    /// A run that is dropped without `close` (its promise abandoned) still closes its
+    /// connections.
+    fn drop(&mut self) {
+        let _entered = self.runtime.enter();
+        self.migration.disconnect();
     }
 }

@@ -16,6 +16,17 @@
 //!   never equals a data key. It holds the *escaped* owner so that a script can form the index
 //!   key as `index_prefix(app) .. owner` without re-implementing the escaping.
 //! - The `1` in `S1:`/`O1:` is the layout version; a later version can find and migrate these keys.
+//!
+//! The one-off migration from 1.x ([`crate::migrate`]) adds a third kind of key, and reads a
+//! fourth:
+//!
+//! | what | key | type | contents |
+//! | --- | --- | --- | --- |
+//! | a 1.x session (read only) | `app:<app>\|token:<token>\|ownerId:<owner>` | string | `JSON.stringify(data)` |
+//! | "migrated" marker | `M1:<app>:<id>` | string | `1`; lives as long as the 1.x key plus a grace period |
+//!
+//! The marker says that a 1.x key has been converted once, so that a later run never converts
+//! it again: a session that 2.x killed since must stay dead although its 1.x key is still there.
 
 use sha2::{Digest, Sha256};
 
@@ -113,6 +124,74 @@ impl AppKeys {
     pub fn index_prefix(&self) -> Vec<u8> {
         key(b"O1:", &self.escaped_app, b"")
     }
+
+    /// `M1:<app>:<id>`: the marker of a 1.x session that has been migrated (see the module docs).
+    pub fn v1_marker(&self, id: &SessionId) -> Vec<u8> {
+        key(b"M1:", &self.escaped_app, id)
+    }
+}
+
+/// The `SCAN MATCH` pattern of 1.x session keys. It is narrower than `app:*` on purpose: an
+/// application's own keys that merely start with `app:` are not 1.x sessions and not ours to
+/// report. (`|` and `:` are not special in a glob.)
+pub const V1_PATTERN: &str = "app:*|token:*|ownerId:*";
+
+/// The parts of a 1.x session key name, as raw bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct V1Key<'a> {
+    /// The app name.
+    pub app: &'a [u8],
+    /// The token (1.x tokens are base64, base64url or hex text).
+    pub token: &'a [u8],
+    /// The owner id.
+    pub owner: &'a [u8],
+}
+
+const V1_APP: &[u8] = b"app:";
+const V1_TOKEN: &[u8] = b"|token:";
+const V1_OWNER: &[u8] = b"|ownerId:";
+
+/// Start offsets of every occurrence of `needle` in `haystack` (the separators start with `|`,
+/// which occurs nowhere else in them, so occurrences never overlap).
+fn occurrences(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter_map(|(i, w)| (w == needle).then_some(i))
+        .collect()
+}
+
+/// Splits a 1.x key name `app:<app>|token:<token>|ownerId:<owner>` into its parts.
+///
+/// 1.x built the name by plain concatenation, so a name in which either separator occurs more
+/// than once (an app containing `|token:`, an owner or token containing `|ownerId:`, …) has
+/// several readings; it is refused with the reason, never guessed.
+pub fn parse_v1_key(name: &[u8]) -> std::result::Result<V1Key<'_>, String> {
+    let rest = name
+        .strip_prefix(V1_APP)
+        .ok_or_else(|| "not a 1.x session key (no `app:` prefix)".to_string())?;
+    let tokens = occurrences(rest, V1_TOKEN);
+    let owners = occurrences(rest, V1_OWNER);
+    if tokens.len() > 1 || owners.len() > 1 {
+        let times = |n: usize| match n {
+            0 => "no".to_string(),
+            1 => "once".to_string(),
+            n => format!("{n} times"),
+        };
+        return Err(format!(
+            "ambiguous name: `|token:` occurs {}, `|ownerId:` {}; an app, token or ownerId contains a separator, so the name cannot be split without guessing",
+            times(tokens.len()),
+            times(owners.len())
+        ));
+    }
+    match (tokens.first(), owners.first()) {
+        (Some(&t), Some(&o)) if t + V1_TOKEN.len() <= o => Ok(V1Key {
+            app: &rest[..t],
+            token: &rest[t + V1_TOKEN.len()..o],
+            owner: &rest[o + V1_OWNER.len()..],
+        }),
+        _ => Err("not a 1.x session key (needs `|token:` then `|ownerId:`)".to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +250,45 @@ mod tests {
         assert!(k.starts_with(b"S1:my\\.app:"));
         assert_eq!(keys.index_for_escaped(b"o"), b"O1:my\\.app:o");
         assert_ne!(session_id(b"token"), session_id(b"token2"));
+    }
+
+    #[test]
+    fn parses_v1_key_names() {
+        let k = parse_v1_key(b"app:my-app|token:ab+/c=|ownerId:u:1").unwrap();
+        assert_eq!(k.app, b"my-app");
+        assert_eq!(k.token, b"ab+/c=");
+        assert_eq!(k.owner, b"u:1");
+        let empty = parse_v1_key(b"app:|token:|ownerId:").unwrap();
+        assert_eq!(
+            (empty.app, empty.token, empty.owner),
+            (&b""[..], &b""[..], &b""[..])
+        );
+        // Other separators-like text is fine as long as each separator occurs once.
+        let odd = parse_v1_key(b"app:a|b:c|token:t|ownerId:|token").unwrap();
+        assert_eq!((odd.app, odd.owner), (&b"a|b:c"[..], &b"|token"[..]));
+    }
+
+    #[test]
+    fn refuses_ambiguous_and_foreign_v1_names() {
+        for bad in [
+            &b"app:a|token:b|token:c|ownerId:o"[..],
+            b"app:a|token:t|ownerId:o|ownerId:p",
+            b"app:a|token:t|ownerId:o|token:x",
+        ] {
+            assert!(parse_v1_key(bad).unwrap_err().starts_with("ambiguous"));
+        }
+        for bad in [
+            &b"app:a|ownerId:o|token:t"[..],
+            b"app:a|token:t",
+            b"apps:a|token:t|ownerId:o",
+            b"app:a|token:t|ownerId",
+        ] {
+            assert!(parse_v1_key(bad).unwrap_err().starts_with("not a 1.x"));
+        }
+        assert_ne!(
+            AppKeys::new(b"a").v1_marker(&session_id(b"t")),
+            AppKeys::new(b"a").session(&session_id(b"t"))
+        );
     }
 
     #[test]

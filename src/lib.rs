@@ -3,6 +3,7 @@
 //! The crate is split by concern:
 //!
 //! - [`keys`]: the storage layout (one place);
+//! - [`migrate`]: the one-off migration of 1.x sessions into that layout;
 //! - [`store`]: the session operations in plain async Rust on `fred`, with the Lua scripts of
 //!   [`scripts`] for every multi-key step;
 //! - [`cluster_redirect`]: Redis Cluster's `MOVED` and `ASK`, followed in place of fred's
@@ -26,6 +27,7 @@ pub mod data;
 pub mod dispatch;
 pub mod error;
 pub mod keys;
+pub mod migrate;
 pub mod runtime;
 pub mod scripts;
 pub mod store;

@@ -22,6 +22,10 @@ pub struct Scripts {
     pub index_remove: Script,
     pub session_create: Script,
     pub session_take: Script,
+    // The one-off 1.x migration (crate::migrate); `lua/v1.lua` follows `lib.lua` in each.
+    pub v1_read: Script,
+    pub v1_migrate: Script,
+    pub v1_mark: Script,
 }
 
 /// `lua/lib.lua` followed by `lua/<name>.lua`.
@@ -29,6 +33,17 @@ macro_rules! script {
     ($name:literal) => {
         Script::from_lua(concat!(
             include_str!("lua/lib.lua"),
+            include_str!(concat!("lua/", $name, ".lua"))
+        ))
+    };
+}
+
+/// `lua/lib.lua`, `lua/v1.lua`, then `lua/<name>.lua`.
+macro_rules! v1_script {
+    ($name:literal) => {
+        Script::from_lua(concat!(
+            include_str!("lua/lib.lua"),
+            include_str!("lua/v1.lua"),
             include_str!(concat!("lua/", $name, ".lua"))
         ))
     };
@@ -45,4 +60,7 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     index_remove: script!("step_index_remove"),
     session_create: script!("step_session_create"),
     session_take: script!("step_session_take"),
+    v1_read: v1_script!("v1_read"),
+    v1_migrate: v1_script!("v1_migrate"),
+    v1_mark: v1_script!("v1_mark"),
 });

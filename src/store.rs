@@ -77,6 +77,8 @@ pub struct SessionStore {
     /// Redis Cluster: runs each step, following `MOVED` and `ASK` (see `cluster_redirect`).
     redirects: Arc<Redirects>,
     closed: AtomicBool,
+    /// What the store was made from, for [`SessionStore::dedicated`].
+    options: Options,
 }
 
 fn bytes(v: &[u8]) -> Value {
@@ -109,6 +111,7 @@ impl SessionStore {
             cluster,
             redirects: Arc::new(Redirects::new(opts)),
             closed: AtomicBool::new(false),
+            options: opts.clone(),
         })
     }
 
@@ -434,6 +437,66 @@ impl SessionStore {
                 let _ = client.quit().await;
             });
         }
+    }
+
+    /// A second store with connections of its own to the same Redis, with the same options,
+    /// for the one-off 1.x migration ([`crate::migrate`]): its bursts of `SCAN`s and scripts
+    /// then never queue in front of the application's session calls on this store's
+    /// connection. Must run inside the tokio runtime.
+    pub fn dedicated(&self) -> Result<SessionStore> {
+        self.check_open()?;
+        SessionStore::connect(&self.options)
+    }
+
+    /// Whether this store talks to a Redis Cluster (multi-key steps then run one key at a time).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
+    /// The connection, once it can take commands (for [`crate::migrate`]'s `SCAN`s).
+    pub(crate) async fn connection(&self) -> Result<&Client> {
+        self.redis().await
+    }
+
+    /// Runs one of [`SCRIPTS`] (for [`crate::migrate`]).
+    pub(crate) async fn run_script<R: FromValue>(
+        &self,
+        script: &'static Script,
+        keys: Vec<Key>,
+        args: Vec<Value>,
+    ) -> Result<R> {
+        self.eval(script, keys, args).await
+    }
+
+    /// The Cluster index step of `create`, with its checks (for [`crate::migrate`]).
+    pub(crate) async fn run_index_add(
+        &self,
+        index: &Key,
+        id: &[u8],
+        duration: u64,
+    ) -> Result<Value> {
+        self.eval(
+            &SCRIPTS.index_add,
+            vec![index.clone()],
+            vec![bytes(id), Value::from(duration as i64)],
+        )
+        .await
+    }
+
+    /// A plain command on `key` (and, on a single server, other keys in `args`), for
+    /// [`crate::migrate`].
+    pub(crate) async fn run_command<R: FromValue>(
+        &self,
+        name: &'static str,
+        key: Key,
+        args: Vec<Value>,
+    ) -> Result<R> {
+        self.command(name, key, args).await
+    }
+
+    /// Maps a fred error as the session methods do (for [`crate::migrate`]).
+    pub(crate) fn map_error(&self, err: fred::error::Error) -> Error {
+        self.redis_error(err)
     }
 }
 
