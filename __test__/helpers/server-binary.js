@@ -50,6 +50,7 @@ const SINCE_7 = new Map([
   ['--enable-debug-command', 1],
   ['--enable-module-command', 1],
   ['--enable-protected-configs', 1],
+  ['--cluster-port', 1],
 ])
 
 /** `args` without the flags (and their values) that this server does not know. */

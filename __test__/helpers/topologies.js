@@ -26,7 +26,7 @@ const os = require('node:os')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const { startRedis, freePort, sleep, command, parseReply } = require('./redis.js')
-const { serverPath, cliPath } = require('./server-binary.js')
+const { serverPath, cliPath, supports } = require('./server-binary.js')
 
 const HOST = '127.0.0.1'
 
@@ -572,6 +572,21 @@ async function startSentinelProcess(dir, name, masterPort) {
 // ---------------------------------------------------------------------------------------------
 // Cluster
 
+/** A free port whose cluster bus port (port + 10000, Redis 6.2) is free too. */
+async function freePortWithBus() {
+  for (let i = 0; i < 50; i++) {
+    const port = await freePort()
+    if (port + 10000 > 65535) continue
+    const bus = await new Promise((resolve) => {
+      const srv = net.createServer()
+      srv.once('error', () => resolve(false))
+      srv.listen(port + 10000, HOST, () => srv.close(() => resolve(true)))
+    })
+    if (bus) return port
+  }
+  throw new Error('no free port with a free cluster bus port (port + 10000)')
+}
+
 const CLUSTER_SLOTS = 16384
 
 /**
@@ -599,8 +614,9 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
       Array.from({ length: masters * (1 + replicas) }, async () => {
         let lastErr
         for (let attempt = 0; attempt < 3; attempt++) {
-          const port = await freePort()
-          const busPort = await freePort()
+          // Redis 6.2 has no --cluster-port (serverArgs drops it): its bus is port + 10000.
+          const port = supports(7) ? await freePort() : await freePortWithBus()
+          const busPort = supports(7) ? await freePort() : port + 10000
           try {
             const s = await startTracked({
               port,
