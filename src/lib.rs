@@ -5,6 +5,7 @@
 //! - [`keys`]: the storage layout (one place);
 //! - [`store`]: the session operations in plain async Rust on `fred`, with the Lua scripts of
 //!   [`scripts`] for every multi-key step;
+//! - [`manage`]: session management beyond 1.x (list, count, limits, rotate): options and replies;
 //! - [`data`], [`token`], [`text`], [`validate`], [`config`], [`tls`]: values, options and their
 //!   checks;
 //! - [`commands`], [`reply`]: arbitrary commands for the ioredis-style `client`, and their
@@ -23,6 +24,7 @@ pub mod data;
 pub mod dispatch;
 pub mod error;
 pub mod keys;
+pub mod manage;
 pub mod reply;
 pub mod runtime;
 pub mod scripts;
