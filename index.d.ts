@@ -148,7 +148,7 @@ export interface RotateSessionDto {
 export interface SessionInfo<T extends object = SessionData> {
   /** The session's public id ({@link SpotsSessions.sessionIdOf} of its token). */
   sessionId: string
-  /** Creation time, ms since the epoch (Redis's clock); `null` for sessions created before 2.1. */
+  /** Creation time, ms since the epoch (Redis's clock); `null` for sessions created by 2.0.0 (before session management). */
   createdAt: number | null
   /** Expiry, ms since the epoch; `null` when it never expires. */
   expiresAt: number | null

@@ -469,7 +469,8 @@ impl NativeSessions {
                 "must be a session id from sessionIdOf() or list() (22 base64url characters)",
             )
         });
-        let check = validate::name("app", &app).and(parsed.as_ref().map(|_| ()).map_err(Clone::clone));
+        let check =
+            validate::name("app", &app).and(parsed.as_ref().map(|_| ()).map_err(Clone::clone));
         let store = Arc::clone(&self.store);
         self.dispatch(id, check, async move {
             match parsed {

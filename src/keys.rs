@@ -237,7 +237,12 @@ mod tests {
             "\u{e9}".repeat(11).as_bytes(),
             &bad_tail,
         ] {
-            assert_eq!(parse_session_id(bad), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_session_id(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -35,7 +35,9 @@ pub fn value_u64(v: &Value) -> Option<u64> {
 }
 
 fn malformed(what: &str) -> Error {
-    Error::Redis(format!("unexpected reply from a session management script: {what}"))
+    Error::Redis(format!(
+        "unexpected reply from a session management script: {what}"
+    ))
 }
 
 /// The field/value pairs of an `HGETALL` reply made inside a script (a flat array).
@@ -45,15 +47,17 @@ pub fn hash_pairs(reply: &Value) -> Result<Vec<(&[u8], &[u8])>> {
         Value::Null => &[],
         _ => return Err(malformed("a session hash is not an array")),
     };
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(malformed("a session hash has an odd length"));
     }
     items
         .chunks(2)
-        .map(|pair| match (value_bytes(&pair[0]), value_bytes(&pair[1])) {
-            (Some(k), Some(v)) => Ok((k, v)),
-            _ => Err(malformed("a session field is not a string")),
-        })
+        .map(
+            |pair| match (value_bytes(&pair[0]), value_bytes(&pair[1])) {
+                (Some(k), Some(v)) => Ok((k, v)),
+                _ => Err(malformed("a session field is not a string")),
+            },
+        )
         .collect()
 }
 
@@ -94,8 +98,9 @@ impl Listed {
         json.push_str(",{");
         let mut first = true;
         for (k, v) in pairs.iter().filter(|(k, _)| !is_reserved(k)) {
-            let v = std::str::from_utf8(v)
-                .map_err(|_| Error::Redis("a session field holds bytes that are not JSON".into()))?;
+            let v = std::str::from_utf8(v).map_err(|_| {
+                Error::Redis("a session field holds bytes that are not JSON".into())
+            })?;
             if !first {
                 json.push(',');
             }
@@ -123,7 +128,8 @@ pub fn sort_newest_first(sessions: &mut [Listed]) {
 /// The JSON array text that `list` hands to JavaScript, newest first.
 pub fn list_json(mut sessions: Vec<Listed>) -> String {
     sort_newest_first(&mut sessions);
-    let mut out = String::with_capacity(2 + sessions.iter().map(|s| s.json.len() + 1).sum::<usize>());
+    let mut out =
+        String::with_capacity(2 + sessions.iter().map(|s| s.json.len() + 1).sum::<usize>());
     out.push('[');
     for (i, s) in sessions.iter().enumerate() {
         if i > 0 {
@@ -147,7 +153,7 @@ pub fn decode_list(reply: &Value) -> Result<Vec<Listed>> {
     let Value::Array(items) = reply else {
         return Ok(Vec::new());
     };
-    if items.len() % 3 != 0 {
+    if !items.len().is_multiple_of(3) {
         return Err(malformed("list reply length"));
     }
     items
@@ -206,7 +212,12 @@ mod tests {
 
     #[test]
     fn refuses_malformed_replies() {
-        assert!(decode_list(&Value::Array(vec![b(b"short"), b(b"0"), Value::Array(vec![])])).is_err());
+        assert!(decode_list(&Value::Array(vec![
+            b(b"short"),
+            b(b"0"),
+            Value::Array(vec![])
+        ]))
+        .is_err());
         assert!(decode_list(&Value::Array(vec![b(b"x")])).is_err());
         assert!(hash_pairs(&Value::Array(vec![b(b"k")])).is_err());
         assert!(decode_list(&Value::Array(vec![])).unwrap().is_empty());

@@ -320,8 +320,7 @@ impl SessionStore {
             if created == 1 {
                 if let (true, Some(max)) = (self.cluster, limits.max_sessions) {
                     // Not atomic on a cluster: see `evict_in_cluster`.
-                    self.evict_in_cluster(app, &escaped_owner, max, &id)
-                        .await?;
+                    self.evict_in_cluster(app, &escaped_owner, max, &id).await?;
                 }
                 return Ok(token);
             }
@@ -602,12 +601,7 @@ impl SessionStore {
         max_age: Value,
         deadline: Value,
     ) -> Result<(Value, Value, Value)> {
-        let args = vec![
-            bytes(id),
-            Value::from(duration as i64),
-            max_age,
-            deadline,
-        ];
+        let args = vec![bytes(id), Value::from(duration as i64), max_age, deadline];
         for _ in 0..MISMATCH_ATTEMPTS {
             let reply: Vec<Value> = self
                 .eval(&SCRIPTS.index_add_until, vec![index.clone()], args.clone())
@@ -634,7 +628,11 @@ impl SessionStore {
         ];
         for _ in 0..MISMATCH_ATTEMPTS {
             let reply: Vec<Value> = self
-                .eval(&SCRIPTS.session_info, vec![key(session.clone())], args.clone())
+                .eval(
+                    &SCRIPTS.session_info,
+                    vec![key(session.clone())],
+                    args.clone(),
+                )
                 .await?;
             if reply.first().and_then(value_bytes) != Some(&session[..]) {
                 continue; // a reply meant for another call: read again
@@ -735,15 +733,15 @@ impl SessionStore {
             self.cluster_live(&keys, &escaped_owner, true)
                 .await?
                 .into_iter()
-                .map(|(id, info)| {
-                    Listed::new(id, info.expiry, &manage::hash_pairs(&info.fields)?)
-                })
+                .map(|(id, info)| Listed::new(id, info.expiry, &manage::hash_pairs(&info.fields)?))
                 .collect::<Result<Vec<_>>>()?
         } else {
             let reply: Value = self
-                .eval(&SCRIPTS.list, vec![key(keys.index_for_escaped(&escaped_owner))], {
-                    self.list_args(&keys, &escaped_owner, "1")
-                })
+                .eval(
+                    &SCRIPTS.list,
+                    vec![key(keys.index_for_escaped(&escaped_owner))],
+                    self.list_args(&keys, &escaped_owner, "1"),
+                )
                 .await?;
             manage::decode_list(&reply)?
         };
@@ -807,7 +805,7 @@ impl SessionStore {
         let (owner, deadline) = {
             let pairs = manage::hash_pairs(&hash)?;
             let owner = manage::field(&pairs, OWNER_FIELD).map(<[u8]>::to_vec);
-            let deadline = manage::field(&pairs, DEADLINE_FIELD).map(|d| bytes(d));
+            let deadline = manage::field(&pairs, DEADLINE_FIELD).map(bytes);
             (owner, deadline.unwrap_or_else(|| Value::from("0")))
         };
         let Some(owner) = owner else {
@@ -943,7 +941,11 @@ impl SessionStore {
             };
             let unlist = if ok { old_id } else { &new_id };
             let _: Value = self
-                .eval(&SCRIPTS.index_remove, vec![index.clone()], vec![bytes(unlist)])
+                .eval(
+                    &SCRIPTS.index_remove,
+                    vec![index.clone()],
+                    vec![bytes(unlist)],
+                )
                 .await?;
             if ok {
                 return Ok(Some(new_token));
