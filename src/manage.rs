@@ -219,6 +219,9 @@ mod tests {
         ]))
         .is_err());
         assert!(decode_list(&Value::Array(vec![b(b"x")])).is_err());
+        let id = crate::keys::session_id(b"t");
+        let odd = Value::Array(vec![b(&id), b(b"0"), Value::Array(vec![b(b"k")])]);
+        assert!(decode_list(&odd).is_err());
         assert!(hash_pairs(&Value::Array(vec![b(b"k")])).is_err());
         assert!(decode_list(&Value::Array(vec![])).unwrap().is_empty());
     }
