@@ -262,6 +262,35 @@ function defineManagementSuite(label, start, options = {}) {
       for (const t of [rotated, r2, newer]) assert.equal(await s.get({ app, token: t }), undefined)
     })
 
+    test('concurrent logins with maxSessions, and killAll with exceptToken racing create: listed = live', async () => {
+      const app = fresh('concurrent')
+      const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => s.create({ app, ownerId: 'o', data: { i }, duration: 600, maxSessions: 4 })))
+      const alive = async (list) => {
+        const out = []
+        for (const t of list) if (await s.get({ app, token: t })) out.push(idText(t))
+        return out.sort()
+      }
+      const live = await alive(tokens)
+      // A single server evicts atomically: exactly 4. On a cluster racing logins may each evict
+      // (README): at most 4, at least 1 (the last login's own session is never evicted).
+      if (h.cluster) assert.ok(live.length >= 1 && live.length <= 4, `${live.length} live`)
+      else assert.equal(live.length, 4)
+      assert.deepEqual(idsOf(await s.list({ app, ownerId: 'o' })).sort(), live)
+      assert.equal(await s.count({ app, ownerId: 'o' }), live.length)
+
+      const keep = await s.create({ app, ownerId: 'k', data: { keep: true }, duration: 600 })
+      await Promise.all(Array.from({ length: 5 }, () => s.create({ app, ownerId: 'k', duration: 600 })))
+      const racing = []
+      const creates = Array.from({ length: 10 }, () => s.create({ app, ownerId: 'k', duration: 600 }).then((t) => racing.push(t)))
+      await Promise.all([...creates, s.killAll({ app, ownerId: 'k', exceptToken: keep })])
+      assert.deepEqual(await s.get({ app, token: keep }), { ownerId: 'k', data: { keep: true } })
+      const kept = [idText(keep), ...(await alive(racing))].sort()
+      assert.deepEqual(idsOf(await s.list({ app, ownerId: 'k' })).sort(), kept, 'every live session is listed (none orphaned)')
+      assert.equal(await s.killAll({ app, ownerId: 'k' }), true)
+      assert.equal(await s.count({ app, ownerId: 'k' }), 0)
+      assert.equal(await s.get({ app, token: keep }), undefined)
+    })
+
     test('sessions created before this version (no createdAt stored) list with createdAt: null and count as oldest', async () => {
       const app = fresh('format1')
       const legacy = await s.create({ app, ownerId: 'o', data: { legacy: true }, duration: 600 })
