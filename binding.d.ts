@@ -30,8 +30,11 @@ export declare class NativeMigration {
 export declare class NativeSessions {
   /** Validates the options and starts connecting in the background; never waits for Redis. */
   constructor(options: NativeOptions, onBatch: (arg: Batch) => void)
-  /** Starts `create`; resolves to the new token. */
-  create(id: number, app: string, ownerId: string, data: string, duration?: number | undefined | null): void
+  /**
+   * Starts `create`; resolves to the new token. `max_age` and `max_sessions` are the
+   * session management options (`maxAge`, `maxSessions`).
+   */
+  create(id: number, app: string, ownerId: string, data: string, duration?: number | undefined | null, maxAge?: number | undefined | null, maxSessions?: number | undefined | null): void
   /** Starts `get`; resolves to `[owner, data]` JSON text or `null`. */
   get(id: number, app: string, token: string): void
   /** Starts `refresh`; resolves to whether the session existed. */
@@ -40,14 +43,27 @@ export declare class NativeSessions {
   update(id: number, app: string, token: string, data: string): void
   /** Starts `kill`; resolves to whether the session existed. */
   kill(id: number, app: string, token: string): void
-  /** Starts `killAll`; resolves to whether at least one session was killed. */
-  killAll(id: number, app: string, ownerId: string): void
+  /**
+   * Starts `killAll`; resolves to whether at least one session was killed. The session of
+   * `except_token`, when given, is kept.
+   */
+  killAll(id: number, app: string, ownerId: string, exceptToken?: string | undefined | null): void
   /** Starts closing the connection gracefully; resolves to `'OK'`. */
   quit(id: number): void
   /** Closes the connection at once, without waiting for replies. */
   disconnect(): void
   /** Whether calls are in flight: keeps Node's event loop alive only while they are. */
   setActive(active: boolean): void
+  /** Starts `list`; resolves to the JSON text `[[sessionId, createdAt, expiresAt, data], …]`. */
+  list(id: number, app: string, ownerId: string): void
+  /** Starts `count`; resolves to the number of live sessions as decimal text. */
+  count(id: number, app: string, ownerId: string): void
+  /** Starts `kill` addressed by session id (see [`session_id_of`]). */
+  killSessionId(id: number, app: string, sessionId: string): void
+  /** Starts `get` with `refresh`; resolves as `get`. */
+  getRefresh(id: number, app: string, token: string, refresh: number): void
+  /** Starts `rotate`; resolves to the new token, or `undefined` when not found. */
+  rotate(id: number, app: string, token: string): void
   /**
    * Starts a 1.x migration run on connections of its own (see [`crate::migrate`]); the
    * JavaScript layer drives it batch by batch and closes it.
@@ -141,3 +157,9 @@ export interface NativeTls {
   /** `false` accepts any server certificate (default `true`). */
   rejectUnauthorized?: boolean
 }
+
+/**
+ * The public id of the session that `token` opens (`SpotsSessions.sessionIdOf`): 22 base64url
+ * characters, safe to log or show; it opens nothing by itself.
+ */
+export declare function sessionIdOf(token: string): string

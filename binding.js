@@ -838,3 +838,4 @@ module.exports = nativeBinding
 module.exports.NativeMigration = nativeBinding.NativeMigration
 module.exports.NativeSessions = nativeBinding.NativeSessions
 module.exports.describeConnection = nativeBinding.describeConnection
+module.exports.sessionIdOf = nativeBinding.sessionIdOf

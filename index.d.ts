@@ -94,12 +94,28 @@ export interface CreateSessionDto<T extends object = SessionData> {
   data?: T
   /** Lifetime in whole seconds (1 to 2147483647). Omitted: the session never expires. */
   duration?: number
+  /**
+   * Absolute lifetime in whole seconds from creation (1 to 2147483647, at least `duration`): no
+   * `refresh` extends the session past `createdAt + maxAge`. Without `duration`, the session
+   * expires exactly then.
+   */
+  maxAge?: number
+  /**
+   * At most this many live sessions for this owner in this app (1 to 10000): the oldest-created
+   * are killed so that exactly `maxSessions` remain, the new one included.
+   */
+  maxSessions?: number
 }
 
 /** Arguments of {@link SpotsSessions.get}. */
 export interface GetSessionDto {
   app: string
   token: string
+  /**
+   * When given and the session exists, also sets its remaining life to this many whole seconds
+   * (capped by `maxAge`), as `refresh` does, in the same round trip.
+   */
+  refresh?: number
 }
 
 /** What {@link SpotsSessions.get} resolves to when the session exists. */
@@ -129,12 +145,50 @@ export interface UpdateSessionDto<T extends object = SessionData> {
 export interface KillSessionDto {
   app: string
   token: string
+  /** Give `token` or `sessionId`, not both. */
+  sessionId?: undefined
+}
+
+/** Arguments of {@link SpotsSessions.kill} addressed by session id instead of token. */
+export interface KillSessionByIdDto {
+  app: string
+  /** From {@link SpotsSessions.sessionIdOf} or {@link SpotsSessions.list}. */
+  sessionId: string
+  /** Give `token` or `sessionId`, not both. */
+  token?: undefined
 }
 
 /** Arguments of {@link SpotsSessions.killAll}. */
 export interface KillAllSessionsDto {
   app: string
   ownerId: string
+  /** Keep the session of this token ("sign out everywhere else"). */
+  exceptToken?: string
+}
+
+/** Arguments of {@link SpotsSessions.list} and {@link SpotsSessions.count}. */
+export interface ListSessionsDto {
+  app: string
+  /** A number is turned into a string, as everywhere else. */
+  ownerId: string
+}
+
+/** Arguments of {@link SpotsSessions.rotate}. */
+export interface RotateSessionDto {
+  app: string
+  token: string
+}
+
+/** One live session, as {@link SpotsSessions.list} reports it. */
+export interface SessionInfo<T extends object = SessionData> {
+  /** The session's public id ({@link SpotsSessions.sessionIdOf} of its token). */
+  sessionId: string
+  /** Creation time, ms since the epoch (Redis's clock); `null` for sessions created by 2.0.0 (before session management). */
+  createdAt: number | null
+  /** Expiry, ms since the epoch; `null` when it never expires. */
+  expiresAt: number | null
+  /** As `get` returns it. */
+  data: T
 }
 
 /** Options of {@link SpotsSessions.migrateFromV1}. */
@@ -236,6 +290,12 @@ export declare class SpotsSessions<Client extends Redis | Cluster = Redis> {
    */
   readonly client: Client
 
+  /**
+   * The public id of the session that `token` opens: 22 base64url characters, stable and
+   * non-secret (safe to log and show in a "your devices" list); it opens nothing by itself.
+   */
+  static sessionIdOf(token: string): string
+
   /** Creates a session and resolves to its token. */
   create<T extends object = SessionData>(dto: CreateSessionDto<T>): Promise<string>
 
@@ -258,10 +318,13 @@ export declare class SpotsSessions<Client extends Redis | Cluster = Redis> {
    */
   update<T extends object = SessionData>(dto: UpdateSessionDto<T>): Promise<boolean>
 
-  /** Deletes the session. `false` if it did not exist. */
-  kill(dto: KillSessionDto): Promise<boolean>
+  /** Deletes the session (by token or by session id). `false` if it did not exist. */
+  kill(dto: KillSessionDto | KillSessionByIdDto): Promise<boolean>
 
-  /** Deletes every session of `ownerId` in `app`. `true` if at least one was deleted. */
+  /**
+   * Deletes every session of `ownerId` in `app`, except the session of `exceptToken` when given.
+   * `true` if at least one was deleted.
+   */
   killAll(dto: KillAllSessionsDto): Promise<boolean>
 
   /**
@@ -271,6 +334,18 @@ export declare class SpotsSessions<Client extends Redis | Cluster = Redis> {
    * scan itself fails (the report so far is on the error's `report`).
    */
   migrateFromV1(options?: MigrateFromV1Options): Promise<MigrationReport>
+
+  /** Every live session of `ownerId` in `app`, newest first. */
+  list<T extends object = SessionData>(dto: ListSessionsDto): Promise<Array<SessionInfo<T>>>
+
+  /** How many live sessions `ownerId` has in `app` (exact). */
+  count(dto: ListSessionsDto): Promise<number>
+
+  /**
+   * Moves the session to a new token, which it resolves to (`undefined` if not found): same
+   * owner, data, expiry and `createdAt`; the old token stops working at once.
+   */
+  rotate(dto: RotateSessionDto): Promise<string | undefined>
 
   /**
    * Lets the calls in flight finish, then closes the connection, and `client` if it was created

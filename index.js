@@ -8,7 +8,7 @@
 // src/bridge.rs). Every native call returns at once; outcomes arrive through `#onBatch`.
 // `client` is a real ioredis instance, created on first read (see redis-client.js).
 
-const { NativeSessions, describeConnection } = require('./binding.js')
+const { NativeSessions, describeConnection, sessionIdOf } = require('./binding.js')
 const { clientOptionsOf, ioredisArguments, createClient, quitClient } = require('./redis-client.js')
 
 // Completion tags (src/bridge.rs).
@@ -88,6 +88,19 @@ function dataJson(value, optional) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', 'data: must serialise to a JSON object')
   }
   return text
+}
+
+// A number option of a session call (`maxAge`, `maxSessions`, `refresh`): absent is undefined;
+// the range is checked natively, naming the field.
+function optionalNumber(value, field, expected) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'number') throw typeError(field, expected, value)
+  return value
+}
+
+// list()'s native JSON rows `[sessionId, createdAt, expiresAt, data]` as SessionInfo objects.
+function sessionInfos(text) {
+  return JSON.parse(text).map(([sessionId, createdAt, expiresAt, data]) => ({ sessionId, createdAt, expiresAt, data }))
 }
 
 function optionOf(options, field, type) {
@@ -233,7 +246,9 @@ class SpotsSessions {
       const ownerId = ownerString(o.ownerId)
       const data = dataJson(o.data, true)
       const secs = duration(o.duration, true)
-      return this.#call((id) => this.#native.create(id, app, ownerId, data, secs))
+      const maxAge = optionalNumber(o.maxAge, 'maxAge', 'a number of seconds')
+      const maxSessions = optionalNumber(o.maxSessions, 'maxSessions', 'a number')
+      return this.#call((id) => this.#native.create(id, app, ownerId, data, secs, maxAge, maxSessions))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -244,6 +259,8 @@ class SpotsSessions {
       const o = dtoObject(dto, 'get')
       const app = string(o.app, 'app')
       const token = string(o.token, 'token')
+      const refresh = optionalNumber(o.refresh, 'refresh', 'a number of seconds')
+      if (refresh !== undefined) return this.#call((id) => this.#native.getRefresh(id, app, token, refresh))
       return this.#call((id) => this.#native.get(id, app, token))
     } catch (err) {
       return Promise.reject(err)
@@ -278,6 +295,18 @@ class SpotsSessions {
     try {
       const o = dtoObject(dto, 'kill')
       const app = string(o.app, 'app')
+      // Exactly one of token and sessionId.
+      const hasId = o.sessionId !== undefined && o.sessionId !== null
+      if (hasId && o.token !== undefined && o.token !== null) {
+        throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', 'token, sessionId: give exactly one of them, not both')
+      }
+      if (hasId) {
+        const sessionId = string(o.sessionId, 'sessionId')
+        return this.#call((id) => this.#native.killSessionId(id, app, sessionId))
+      }
+      if (o.token === undefined || o.token === null) {
+        throw typeError('token', 'a string (or give sessionId instead)', o.token)
+      }
       const token = string(o.token, 'token')
       return this.#call((id) => this.#native.kill(id, app, token))
     } catch (err) {
@@ -290,7 +319,52 @@ class SpotsSessions {
       const o = dtoObject(dto, 'killAll')
       const app = string(o.app, 'app')
       const ownerId = ownerString(o.ownerId)
-      return this.#call((id) => this.#native.killAll(id, app, ownerId))
+      const except = o.exceptToken === undefined || o.exceptToken === null ? undefined : string(o.exceptToken, 'exceptToken')
+      return this.#call((id) => this.#native.killAll(id, app, ownerId, except))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * The public id of the session that `token` opens: 22 base64url characters, stable, safe to
+   * log and show; it opens nothing by itself. Sync; computed locally (no Redis).
+   */
+  static sessionIdOf(token) {
+    return sessionIdOf(string(token, 'token'))
+  }
+
+  /** Every live session of `ownerId` in `app`, newest first, as `{ sessionId, createdAt, expiresAt, data }`. */
+  list(dto) {
+    try {
+      const o = dtoObject(dto, 'list')
+      const app = string(o.app, 'app')
+      const ownerId = ownerString(o.ownerId)
+      return this.#call((id) => this.#native.list(id, app, ownerId)).then(sessionInfos)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** How many live sessions `ownerId` has in `app`. */
+  count(dto) {
+    try {
+      const o = dtoObject(dto, 'count')
+      const app = string(o.app, 'app')
+      const ownerId = ownerString(o.ownerId)
+      return this.#call((id) => this.#native.count(id, app, ownerId)).then(Number)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** A new token for the same session; the old one stops working at once. `undefined` if not found. */
+  rotate(dto) {
+    try {
+      const o = dtoObject(dto, 'rotate')
+      const app = string(o.app, 'app')
+      const token = string(o.token, 'token')
+      return this.#call((id) => this.#native.rotate(id, app, token))
     } catch (err) {
       return Promise.reject(err)
     }

@@ -143,7 +143,11 @@ describe('2) the documented key layout', () => {
     assert.equal(fields.get('\xff'), 'u1')
     assert.equal(fields.get('name'), '"John"')
     assert.equal(fields.get('n'), '1')
-    assert.equal(fields.size, 3)
+    // Field 0xFE -> the creation time, ms since the epoch on the server's clock, as decimal text
+    // (session management; no 0xFD deadline without maxAge).
+    assert.match(fields.get('\xfe'), /^[1-9][0-9]{12}$/)
+    assert.ok(Math.abs(Number(fields.get('\xfe')) - Date.now()) < 60_000, 'the creation time is now')
+    assert.equal(fields.size, 4)
     // Index contents: the session id, scored with its expiry in whole seconds (rounded up).
     const members = await zmembers('O1:my-app:u1')
     assert.deepEqual(members.map((m) => m.member), [sessionId(token)])

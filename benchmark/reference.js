@@ -6,7 +6,8 @@
 // native addon is worth it; it is not part of the package.
 //
 // Layout:
-//   sess:<app>:<sha256(token), base64url>   string  JSON.stringify({ o: ownerId, d: data }), PX expiry
+//   sess:<app>:<sha256(token), base64url>   string  JSON.stringify({ o: ownerId, d: data, c: createdAt }),
+//                                                   PX expiry
 //   owner:<app>:<ownerId>                   zset    member: the token's hash, score: expiry (ms);
 //                                                   PEXPIREAT at its highest score
 // <app> and <ownerId> are encodeURIComponent-escaped, so ':' (→ %3A) cannot collide.
@@ -64,6 +65,42 @@ local owner = cjson.decode(v).o
 index_put(ARGV[3] .. esc(owner), ARGV[1], now + ms, now)
 redis.call('PEXPIRE', KEYS[1], ms)
 return 1
+`,
+  },
+  // `get` with `refresh`: the session's JSON, and its expiry (and its index entry's) extended,
+  // as sessRefresh. KEYS: session. ARGV: id, duration ms, index prefix.
+  sessGetRefresh: {
+    numberOfKeys: 1,
+    lua: `${LUA_NOW}${LUA_ESCAPE}${LUA_INDEX_PUT}
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local ms = tonumber(ARGV[2])
+index_put(ARGV[3] .. esc(cjson.decode(v).o), ARGV[1], now + ms, now)
+redis.call('PEXPIRE', KEYS[1], ms)
+return v
+`,
+  },
+  // `list`: every live session listed in an owner's index, with its remaining life; members
+  // whose session is gone are removed. KEYS: index. ARGV: session prefix ("sess:<app>:").
+  // Returns { id, pttl, json, … }.
+  sessList: {
+    numberOfKeys: 1,
+    lua: `${LUA_NOW}
+local out, gone = {}, {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local v = redis.call('GET', ARGV[1] .. id)
+  if v then
+    out[#out + 1] = id
+    out[#out + 1] = redis.call('PTTL', ARGV[1] .. id)
+    out[#out + 1] = v
+  else
+    gone[#gone + 1] = id
+  end
+end
+if #gone > 0 then
+  redis.call('ZREM', KEYS[1], unpack(gone))
+end
+return out
 `,
   },
   // KEYS: session. ARGV: patch (JSON object; null deletes a key).
@@ -133,14 +170,18 @@ class ReferenceSessions {
       `sess:${esc(app)}:${id}`,
       `owner:${esc(app)}:${esc(owner)}`,
       id,
-      JSON.stringify({ o: owner, d: data }),
+      JSON.stringify({ o: owner, d: data, c: Date.now() }),
       ms(duration),
     )
     return token
   }
 
-  async get({ app, token }) {
-    const v = await this.client.get(`sess:${esc(app)}:${hashToken(token)}`)
+  async get({ app, token, refresh }) {
+    const key = `sess:${esc(app)}:${hashToken(token)}`
+    const v =
+      refresh === undefined
+        ? await this.client.get(key)
+        : await this.client.sessGetRefresh(key, hashToken(token), ms(refresh), `owner:${esc(app)}:`)
     if (v === null) return undefined
     const s = JSON.parse(v)
     return { ownerId: s.o, data: s.d }
@@ -158,6 +199,18 @@ class ReferenceSessions {
   async kill({ app, token }) {
     const id = hashToken(token)
     return (await this.client.sessKill(`sess:${esc(app)}:${id}`, id, `owner:${esc(app)}:`)) === 1
+  }
+
+  /** Newest first; the reference has no pre-createdAt sessions, so every createdAt is a number. */
+  async list({ app, ownerId }) {
+    const flat = await this.client.sessList(`owner:${esc(app)}:${esc(String(ownerId))}`, `sess:${esc(app)}:`)
+    const now = Date.now()
+    const out = []
+    for (let i = 0; i < flat.length; i += 3) {
+      const s = JSON.parse(flat[i + 2])
+      out.push({ sessionId: flat[i], createdAt: s.c, expiresAt: flat[i + 1] < 0 ? null : now + flat[i + 1], data: s.d })
+    }
+    return out.sort((a, b) => b.createdAt - a.createdAt)
   }
 
   async killAll({ app, ownerId }) {

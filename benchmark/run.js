@@ -5,6 +5,7 @@
 //
 //   npm run bench
 //   BENCH_SIZES=1000 BENCH_SCALE=0.2 BENCH_METHODS=get,update node benchmark/run.js
+//   BENCH_SIZES=1000 BENCH_SCALE=0.2 BENCH_METHODS=get,list,getRefresh node benchmark/run.js
 //   BENCH_JSON=/tmp/bench.jsonl npm run bench
 //
 // It starts its own redis-server on a free loopback port and never talks to any other.
@@ -19,7 +20,9 @@ const { writeChart } = require('./chart')
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const METHODS = ['get', 'update', 'refresh', 'create', 'kill', 'killAll']
+const METHODS = ['get', 'update', 'refresh', 'create', 'kill', 'killAll', 'getRefresh', 'list1', 'list10', 'list100']
+// `list` in BENCH_METHODS stands for the three list runs: owners with 1, 10 and 100 sessions.
+const LIST_SIZES = { list1: 1, list10: 10, list100: 100 }
 
 function listEnv(name, fallback) {
   const v = process.env[name]
@@ -29,7 +32,7 @@ function listEnv(name, fallback) {
 const SIZES = listEnv('BENCH_SIZES', ['1000', '100000']).map(Number)
 const SCALE = Number(process.env.BENCH_SCALE || 1)
 const CONCURRENCY = listEnv('BENCH_CONCURRENCY', ['1', '16', '256', '1024']).map(Number)
-const METHODS_RUN = listEnv('BENCH_METHODS', METHODS)
+const METHODS_RUN = listEnv('BENCH_METHODS', METHODS).flatMap((m) => (m === 'list' ? Object.keys(LIST_SIZES) : [m]))
 const JSON_PATH = process.env.BENCH_JSON || ''
 const OTHER_WARN = 15 // % of one core used by foreign processes during a run that gets it flagged
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT || 3) | 0)
@@ -41,13 +44,16 @@ if (!(SCALE > 0)) throw new Error(`BENCH_SCALE: must be > 0`)
 /** Timed operations for a run. */
 function opsFor(method, c) {
   let base
-  if (c === 1) base = 5000
-  else if (method === 'kill' || method === 'killAll') base = 20000
+  if (method === 'list100') base = c === 1 ? 2000 : 5000
+  else if (c === 1) base = 5000
+  else if (method === 'kill' || method === 'killAll' || method === 'list10') base = 20000
+  else if (method === 'list1') base = 50000
   else base = 100000
   return Math.max(100, Math.round(base * SCALE))
 }
 const WARMUP = Math.max(200, Math.round(2000 * Math.min(1, SCALE)))
 const PRELOAD_BATCH = 1000
+const LIST_OWNERS = 50 // owners per list run
 const APP = 'bench-app'
 const DURATION = 3600
 const { PAYLOAD } = require('./payload')
@@ -216,6 +222,28 @@ async function runOne(impl, preloaded, method, c, id, redis) {
     make = async () => async (i) => (await impl.update({ app: APP, token: rnd(), data: UPDATES[i & 1] })) === true
   } else if (method === 'refresh') {
     make = async () => async () => (await impl.refresh({ app: APP, token: rnd(), duration: DURATION })) === true
+  } else if (method === 'getRefresh') {
+    make = async () => async () => {
+      const s = await impl.get({ app: APP, token: rnd(), refresh: DURATION })
+      return s !== undefined && s.data.email === PAYLOAD.email
+    }
+  } else if (LIST_SIZES[method] !== undefined) {
+    // LIST_OWNERS owners with k sessions each (untimed); each call lists a random one of them
+    // and must see all k. Removed afterwards (untimed).
+    const k = LIST_SIZES[method]
+    const used = []
+    make = async (count, tag) => {
+      const prefix = `ls-${id}-${tag}-`
+      used.push(prefix)
+      await preload(impl, LIST_OWNERS * k, (i) => prefix + (i % LIST_OWNERS))
+      return async () => {
+        const list = await impl.list({ app: APP, ownerId: prefix + ((Math.random() * LIST_OWNERS) | 0) })
+        return list.length === k && list[k - 1].data.email === PAYLOAD.email
+      }
+    }
+    cleanup = async () => {
+      for (const prefix of used) await batched(LIST_OWNERS, PRELOAD_BATCH, (o) => impl.killAll({ app: APP, ownerId: prefix + o }))
+    }
   } else if (method === 'create') {
     // Fresh owners, 2 sessions each; removed afterwards (untimed) so N stays N for later runs.
     const used = []

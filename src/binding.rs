@@ -15,6 +15,8 @@ use crate::config::{Node, Options, RawOptions};
 use crate::connection;
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
+use crate::keys::{parse_session_id, session_id, session_id_text};
+use crate::manage::CreateLimits;
 use crate::migrate::{Migration, Options as MigrateOptions};
 use crate::store::SessionStore;
 use crate::text::{may_be_lossy, wtf8_from_utf16};
@@ -265,8 +267,10 @@ impl NativeSessions {
         })
     }
 
-    /// Starts `create`; resolves to the new token.
+    /// Starts `create`; resolves to the new token. `max_age` and `max_sessions` are the
+    /// session management options (`maxAge`, `maxSessions`).
     #[napi]
+    #[allow(clippy::too_many_arguments)]
     pub fn create(
         &self,
         id: u32,
@@ -274,14 +278,26 @@ impl NativeSessions {
         owner_id: JsString,
         data: String,
         duration: Option<f64>,
+        max_age: Option<f64>,
+        max_sessions: Option<f64>,
     ) -> napi::Result<()> {
         let (app, owner, check) = names(app, ("ownerId", owner_id))?;
         let duration = duration.map(validate::duration).transpose();
         let check = check.and(duration.as_ref().map(|_| ()).map_err(Clone::clone));
         let duration = duration.unwrap_or_default();
+        let limits = (|| {
+            Ok(CreateLimits {
+                max_age: max_age
+                    .map(|secs| validate::max_age(secs, duration))
+                    .transpose()?,
+                max_sessions: max_sessions.map(validate::max_sessions).transpose()?,
+            })
+        })();
+        let check = check.and(limits.as_ref().map(|_| ()).map_err(Clone::clone));
+        let limits = limits.unwrap_or_default();
         let store = Arc::clone(&self.store);
         self.dispatch(id, check, async move {
-            store.create(&app, &owner, &data, duration).await
+            store.create(&app, &owner, &data, duration, limits).await
         });
         Ok(())
     }
@@ -343,12 +359,29 @@ impl NativeSessions {
         Ok(())
     }
 
-    /// Starts `killAll`; resolves to whether at least one session was killed.
+    /// Starts `killAll`; resolves to whether at least one session was killed. The session of
+    /// `except_token`, when given, is kept.
     #[napi]
-    pub fn kill_all(&self, id: u32, app: JsString, owner_id: JsString) -> napi::Result<()> {
+    pub fn kill_all(
+        &self,
+        id: u32,
+        app: JsString,
+        owner_id: JsString,
+        except_token: Option<JsString>,
+    ) -> napi::Result<()> {
         let (app, owner, check) = names(app, ("ownerId", owner_id))?;
+        let (except, check) = match except_token {
+            None => (None, check),
+            Some(token) => {
+                let token = name_bytes(token)?;
+                let check = check.and(validate::name("exceptToken", &token));
+                (Some(session_id(&token)), check)
+            }
+        };
         let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move { store.kill_all(&app, &owner).await });
+        self.dispatch(id, check, async move {
+            store.kill_all(&app, &owner, except).await
+        });
         Ok(())
     }
 
@@ -374,6 +407,80 @@ impl NativeSessions {
         self.bridge.set_active(&env, active)
     }
 
+    /// Starts `list`; resolves to the JSON text `[[sessionId, createdAt, expiresAt, data], …]`.
+    #[napi]
+    pub fn list(&self, id: u32, app: JsString, owner_id: JsString) -> napi::Result<()> {
+        let (app, owner, check) = names(app, ("ownerId", owner_id))?;
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move { store.list(&app, &owner).await });
+        Ok(())
+    }
+
+    /// Starts `count`; resolves to the number of live sessions as decimal text.
+    #[napi]
+    pub fn count(&self, id: u32, app: JsString, owner_id: JsString) -> napi::Result<()> {
+        let (app, owner, check) = names(app, ("ownerId", owner_id))?;
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move { store.count(&app, &owner).await });
+        Ok(())
+    }
+
+    /// Starts `kill` addressed by session id (see [`session_id_of`]).
+    #[napi]
+    pub fn kill_session_id(&self, id: u32, app: JsString, session_id: String) -> napi::Result<()> {
+        let app = name_bytes(app)?;
+        let parsed = parse_session_id(session_id.as_bytes()).ok_or_else(|| {
+            Error::invalid(
+                "sessionId",
+                "must be a session id from sessionIdOf() or list() (22 base64url characters)",
+            )
+        });
+        let check =
+            validate::name("app", &app).and(parsed.as_ref().map(|_| ()).map_err(Clone::clone));
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move {
+            match parsed {
+                Ok(sid) => store.kill_id(&app, &sid).await,
+                Err(e) => Err(e),
+            }
+        });
+        Ok(())
+    }
+
+    /// Starts `get` with `refresh`; resolves as `get`.
+    #[napi]
+    pub fn get_refresh(
+        &self,
+        id: u32,
+        app: JsString,
+        token: JsString,
+        refresh: f64,
+    ) -> napi::Result<()> {
+        let (app, token, check) = names(app, ("token", token))?;
+        let refresh = validate::seconds("refresh", refresh);
+        let check = check.and(refresh.as_ref().map(|_| ()).map_err(Clone::clone));
+        let refresh = refresh.unwrap_or_default();
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move {
+            store.get_refresh(&app, &token, refresh).await
+        });
+        Ok(())
+    }
+
+    /// Starts `rotate`; resolves to the new token, or `undefined` when not found.
+    #[napi]
+    pub fn rotate(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
+        let (app, token, check) = names(app, ("token", token))?;
+        let store = Arc::clone(&self.store);
+        self.dispatch(id, check, async move {
+            Ok(match store.rotate(&app, &token).await? {
+                Some(token) => Outcome::Text(token),
+                // Tag 1 with null resolves to `undefined`, as `get` does for "not found".
+                None => Outcome::Session(None),
+            })
+        });
+        Ok(())
+    }
     /// Starts a 1.x migration run on connections of its own (see [`crate::migrate`]); the
     /// JavaScript layer drives it batch by batch and closes it.
     #[napi]
@@ -448,4 +555,11 @@ impl Drop for NativeMigration {
         let _entered = self.runtime.enter();
         self.migration.disconnect();
     }
+}
+
+/// The public id of the session that `token` opens (`SpotsSessions.sessionIdOf`): 22 base64url
+/// characters, safe to log or show; it opens nothing by itself.
+#[napi]
+pub fn session_id_of(token: JsString) -> napi::Result<String> {
+    Ok(session_id_text(&session_id(&name_bytes(token)?)))
 }

@@ -16,6 +16,12 @@
 //!   never equals a data key. It holds the *escaped* owner so that a script can form the index
 //!   key as `index_prefix(app) .. owner` without re-implementing the escaping.
 //! - The `1` in `S1:`/`O1:` is the layout version; a later version can find and migrate these keys.
+//! - Two more reserved fields, added without a format bump (an older session simply lacks them):
+//!   `\xFE` → the session's creation time and `\xFD` → its `maxAge` deadline, both ms since the
+//!   epoch on the server's clock, as decimal text. Like `\xFF`, neither byte occurs in UTF-8, so
+//!   neither can equal a data key. See [`is_reserved`].
+//! - A session's public id ([`session_id_text`]) is its `<id>` in base64url without padding: it
+//!   names the session without opening it (the id is a hash of the token).
 //!
 //! The one-off migration from 1.x ([`crate::migrate`]) adds a third kind of key, and reads a
 //! fourth:
@@ -32,6 +38,20 @@ use sha2::{Digest, Sha256};
 
 /// Name of the hash field that holds the (escaped) owner.
 pub const OWNER_FIELD: &[u8] = b"\xFF";
+
+/// Name of the hash field that holds the creation time (ms since the epoch, server clock).
+/// Sessions written before session management existed lack it.
+pub const CREATED_FIELD: &[u8] = b"\xFE";
+
+/// Name of the hash field that holds the absolute deadline set by `maxAge` (ms since the epoch):
+/// no refresh extends the session past it. Absent when the session has no `maxAge`.
+pub const DEADLINE_FIELD: &[u8] = b"\xFD";
+
+/// Whether a hash field is one of the layout's own fields rather than a data key. Data keys are
+/// UTF-8, which never contains a byte 0xF8..=0xFF, so a one-byte name in that range is reserved.
+pub fn is_reserved(field: &[u8]) -> bool {
+    matches!(field, [b] if *b >= 0xF8)
+}
 
 /// Length in bytes of a session id.
 pub const ID_LEN: usize = 16;
@@ -81,6 +101,28 @@ pub fn session_id(token: &[u8]) -> SessionId {
     let mut id = [0u8; ID_LEN];
     id.copy_from_slice(&digest[..ID_LEN]);
     id
+}
+
+/// Length of [`session_id_text`]: 16 bytes in base64url without padding.
+pub const ID_TEXT_LEN: usize = 22;
+
+/// The public form of a session id: base64url without padding (22 characters).
+pub fn session_id_text(id: &SessionId) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
+}
+
+/// Parses [`session_id_text`]'s output. `None` for anything it cannot have produced (wrong
+/// length, characters outside base64url, padding, non-zero trailing bits).
+pub fn parse_session_id(text: &[u8]) -> Option<SessionId> {
+    use base64::Engine;
+    if text.len() != ID_TEXT_LEN {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()?;
+    bytes.try_into().ok()
 }
 
 fn key(prefix: &[u8], escaped_app: &[u8], rest: &[u8]) -> Vec<u8> {
@@ -289,6 +331,49 @@ mod tests {
             AppKeys::new(b"a").v1_marker(&session_id(b"t")),
             AppKeys::new(b"a").session(&session_id(b"t"))
         );
+    }
+
+    #[test]
+    fn session_id_text_round_trips_and_refuses_anything_else() {
+        let id = session_id(b"token");
+        let text = session_id_text(&id);
+        assert_eq!(text.len(), ID_TEXT_LEN);
+        assert!(text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(parse_session_id(text.as_bytes()), Some(id));
+        let mut bad_tail = text.clone().into_bytes();
+        // The last character carries 2 bits; any other value there is non-canonical.
+        bad_tail[21] = if bad_tail[21] == b'B' { b'C' } else { b'B' };
+        for bad in [
+            &b""[..],
+            &text.as_bytes()[..21],
+            format!("{text}A").as_bytes(),
+            format!("{}==", &text[..20]).as_bytes(),
+            b"++++++++++++++++++++++",
+            b"//////////////////////",
+            "\u{e9}".repeat(11).as_bytes(),
+            &bad_tail,
+        ] {
+            assert_eq!(
+                parse_session_id(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn reserved_fields_are_not_utf8_and_distinct() {
+        for f in [OWNER_FIELD, CREATED_FIELD, DEADLINE_FIELD] {
+            assert!(is_reserved(f));
+            assert!(std::str::from_utf8(f).is_err());
+        }
+        assert_ne!(CREATED_FIELD, DEADLINE_FIELD);
+        assert!(!is_reserved(b"a"));
+        assert!(!is_reserved("\u{ff}".as_bytes()));
+        assert!(!is_reserved(b"\xFEx"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //!   [`scripts`] for every multi-key step;
 //! - [`cluster_redirect`]: Redis Cluster's `MOVED` and `ASK`, followed in place of fred's
 //!   (`docs/upstream.md`);
+//! - [`manage`]: session management beyond 1.x (list, count, limits, rotate): options and replies;
 //! - [`data`], [`token`], [`text`], [`validate`], [`config`], [`tls`]: values, options and their
 //!   checks;
 //! - [`connection`]: the parsed connection, described for the `client` (an ioredis instance
@@ -27,6 +28,7 @@ pub mod data;
 pub mod dispatch;
 pub mod error;
 pub mod keys;
+pub mod manage;
 pub mod migrate;
 pub mod runtime;
 pub mod scripts;

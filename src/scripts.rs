@@ -18,7 +18,6 @@ pub struct Scripts {
     pub kill: Script,
     pub kill_all: Script,
     // Redis Cluster: single-key steps the store sequences.
-    pub index_add: Script,
     pub index_remove: Script,
     pub session_create: Script,
     pub session_take: Script,
@@ -26,6 +25,15 @@ pub struct Scripts {
     pub v1_read: Script,
     pub v1_migrate: Script,
     pub v1_mark: Script,
+    // Session management (see the README's "Session management").
+    pub list: Script,
+    pub get_refresh: Script,
+    pub rotate: Script,
+    pub index_add_until: Script,
+    pub index_rotate: Script,
+    pub session_info: Script,
+    pub session_take_all: Script,
+    pub session_restore: Script,
 }
 
 /// `lua/lib.lua` followed by `lua/<name>.lua`.
@@ -56,11 +64,18 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     update: script!("update"),
     kill: script!("kill"),
     kill_all: script!("kill_all"),
-    index_add: script!("step_index_add"),
     index_remove: script!("step_index_remove"),
     session_create: script!("step_session_create"),
     session_take: script!("step_session_take"),
     v1_read: v1_script!("v1_read"),
     v1_migrate: v1_script!("v1_migrate"),
     v1_mark: v1_script!("v1_mark"),
+    list: script!("list"),
+    get_refresh: script!("get_refresh"),
+    rotate: script!("rotate"),
+    index_add_until: script!("step_index_add_until"),
+    index_rotate: script!("step_index_rotate"),
+    session_info: script!("step_session_info"),
+    session_take_all: script!("step_session_take_all"),
+    session_restore: script!("step_session_restore"),
 });

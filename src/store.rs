@@ -26,13 +26,23 @@ use crate::cluster_redirect::{self, Redirects, Step};
 use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
 use crate::error::{Error, Result};
-use crate::keys::{escape, session_id, unescape, AppKeys, OWNER_FIELD};
+use crate::keys::{
+    escape, is_reserved, session_id, unescape, AppKeys, SessionId, CREATED_FIELD, DEADLINE_FIELD,
+    OWNER_FIELD,
+};
+use crate::manage::{self, CreateLimits, Listed};
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
 
 /// How many fresh tokens `create` draws before giving up on collisions. With the minimum
 /// `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
 const CREATE_ATTEMPTS: usize = 3;
+
+/// Cluster steps of the session-management calls echo their key, and one whose echo does not
+/// match is read again before the call fails. Since `cluster_redirect` keeps fred from sending
+/// `ASKING` on the pipelined connection, replies are no longer handed to the wrong caller; the
+/// echo stays as a cheap backstop against ever returning one caller another's session.
+const MISMATCH_ATTEMPTS: usize = 2;
 
 /// A fred client for `opts`, with `connection` as its connection settings.
 pub(crate) fn build_client(opts: &Options, connection: ConnectionConfig) -> Result<Client> {
@@ -182,13 +192,14 @@ impl SessionStore {
     }
 
     /// Creates a session and returns its token. `duration` is whole seconds (`None`: never
-    /// expires); `data_json` is a JSON object's text.
+    /// expires); `data_json` is a JSON object's text; `limits` are `maxAge` and `maxSessions`.
     pub async fn create(
         &self,
         app: &[u8],
         owner: &[u8],
         data_json: &str,
         duration: Option<u64>,
+        limits: CreateLimits,
     ) -> Result<String> {
         let fields = split_object(data_json)?;
         let keys = AppKeys::new(app);
@@ -196,6 +207,7 @@ impl SessionStore {
         let index = key(keys.index_for_escaped(&escaped_owner));
         let seconds = duration.unwrap_or(0);
         let duration = Value::from(seconds as i64);
+        let max_age = Value::from(limits.max_age.unwrap_or(0) as i64);
         // Argument layout shared by create.lua (ARGV[3…]) and step_session_create.lua (ARGV[2…]).
         let mut session_args = Vec::with_capacity(2 + 2 * fields.len());
         session_args.push(bytes(OWNER_FIELD));
@@ -209,17 +221,20 @@ impl SessionStore {
             let id = session_id(token.as_bytes());
             let session = key(keys.session(&id));
             let created: i64 = if self.cluster {
-                // The index first, so that it always over-approximates the live sessions.
-                let expiry: Value = self
-                    .eval(
-                        &SCRIPTS.index_add,
-                        vec![index.clone()],
-                        vec![bytes(&id), duration.clone()],
-                    )
+                // The index first, so that it always over-approximates the live sessions. Its
+                // step also reads the clock for the creation time and the maxAge deadline.
+                let (expiry, now, deadline) = self
+                    .index_add_until_step(&index, &id, seconds, max_age.clone(), "0".into())
                     .await?;
-                let mut args = Vec::with_capacity(1 + session_args.len());
+                let mut args = Vec::with_capacity(5 + session_args.len());
                 args.push(expiry);
-                args.extend(session_args.iter().cloned());
+                args.extend(session_args[..2].iter().cloned());
+                // The reserved fields go in as the first "data" pairs (step_session_create.lua).
+                args.extend([bytes(CREATED_FIELD), now]);
+                if limits.max_age.is_some() {
+                    args.extend([bytes(DEADLINE_FIELD), deadline]);
+                }
+                args.extend(session_args[2..].iter().cloned());
                 let created = self
                     .eval(&SCRIPTS.session_create, vec![session], args)
                     .await?;
@@ -231,14 +246,28 @@ impl SessionStore {
                 }
                 created
             } else {
-                let mut args = Vec::with_capacity(2 + session_args.len());
+                // create.lua's layout: id, duration, owner field and owner, then the management
+                // arguments, then the data pairs.
+                let mut args = Vec::with_capacity(7 + session_args.len());
                 args.push(bytes(&id));
                 args.push(duration.clone());
-                args.extend(session_args.iter().cloned());
+                args.extend(session_args[..2].iter().cloned());
+                args.extend([
+                    bytes(CREATED_FIELD),
+                    bytes(DEADLINE_FIELD),
+                    max_age.clone(),
+                    Value::from(limits.max_sessions.unwrap_or(0) as i64),
+                    bytes(&keys.session_prefix()),
+                ]);
+                args.extend(session_args[2..].iter().cloned());
                 self.eval(&SCRIPTS.create, vec![session, index.clone()], args)
                     .await?
             };
             if created == 1 {
+                if let (true, Some(max)) = (self.cluster, limits.max_sessions) {
+                    // Not atomic on a cluster: see `evict_in_cluster`.
+                    self.evict_in_cluster(app, &escaped_owner, max, &id).await?;
+                }
                 return Ok(token);
             }
         }
@@ -276,27 +305,31 @@ impl SessionStore {
                 Value::from(duration as i64),
                 bytes(OWNER_FIELD),
                 bytes(&keys.index_prefix()),
+                bytes(DEADLINE_FIELD),
             ];
             return Ok(self
                 .eval::<i64>(&SCRIPTS.refresh, vec![session], args)
                 .await?
                 == 1);
         }
-        let owner: Option<Bytes> = self
-            .command("HGET", session.clone(), vec![bytes(OWNER_FIELD)])
+        // The owner, and the maxAge deadline that caps the new expiry.
+        let fields: Vec<Option<Bytes>> = self
+            .command(
+                "HMGET",
+                session.clone(),
+                vec![bytes(OWNER_FIELD), bytes(DEADLINE_FIELD)],
+            )
             .await?;
-        let Some(owner) = owner else {
+        let mut fields = fields.into_iter();
+        let (Some(Some(owner)), deadline) = (fields.next(), fields.next().flatten()) else {
             return Ok(false);
         };
+        let deadline = deadline.map_or(Value::from("0"), Value::Bytes);
         // The index first (extending it before the session), then the session, which must
         // not be brought back if it was killed in between: PEXPIREAT on a missing key is a no-op.
         let index = key(keys.index_for_escaped(&owner));
-        let expiry: Value = self
-            .eval(
-                &SCRIPTS.index_add,
-                vec![index],
-                vec![bytes(&id), Value::from(duration as i64)],
-            )
+        let (expiry, _, _) = self
+            .index_add_until_step(&index, &id, duration, Value::from(0), deadline)
             .await?;
         let applied: i64 = self.command("PEXPIREAT", session, vec![expiry]).await?;
         Ok(applied == 1)
@@ -324,11 +357,15 @@ impl SessionStore {
 
     /// Deletes the session and its index entry. `false` if it did not exist.
     pub async fn kill(&self, app: &[u8], token: &[u8]) -> Result<bool> {
+        self.kill_id(app, &session_id(token)).await
+    }
+
+    /// [`kill`](Self::kill), addressed by session id.
+    pub async fn kill_id(&self, app: &[u8], id: &SessionId) -> Result<bool> {
         let keys = AppKeys::new(app);
-        let id = session_id(token);
-        let session = key(keys.session(&id));
+        let session = key(keys.session(id));
         if !self.cluster {
-            let args = vec![bytes(&id), bytes(OWNER_FIELD), bytes(&keys.index_prefix())];
+            let args = vec![bytes(id), bytes(OWNER_FIELD), bytes(&keys.index_prefix())];
             return Ok(self.eval::<i64>(&SCRIPTS.kill, vec![session], args).await? == 1);
         }
         // The session first, then its index entry: the index may only ever hold too much.
@@ -341,13 +378,19 @@ impl SessionStore {
         };
         let index = key(keys.index_for_escaped(&owner));
         let _: Value = self
-            .eval(&SCRIPTS.index_remove, vec![index], vec![bytes(&id)])
+            .eval(&SCRIPTS.index_remove, vec![index], vec![bytes(id)])
             .await?;
         Ok(true)
     }
 
-    /// Deletes every session of `owner` in `app`. `true` if at least one existed.
-    pub async fn kill_all(&self, app: &[u8], owner: &[u8]) -> Result<bool> {
+    /// Deletes every session of `owner` in `app` but `except` (which stays, and stays listed).
+    /// `true` if at least one was deleted.
+    pub async fn kill_all(
+        &self,
+        app: &[u8],
+        owner: &[u8],
+        except: Option<SessionId>,
+    ) -> Result<bool> {
         let keys = AppKeys::new(app);
         let escaped_owner = escape(owner);
         let index = key(keys.index_for_escaped(&escaped_owner));
@@ -356,6 +399,7 @@ impl SessionStore {
                 bytes(&keys.session_prefix()),
                 bytes(OWNER_FIELD),
                 bytes(&escaped_owner),
+                except.as_ref().map_or(Value::from(""), |id| bytes(id)),
             ];
             return Ok(self
                 .eval::<i64>(&SCRIPTS.kill_all, vec![index], args)
@@ -367,6 +411,11 @@ impl SessionStore {
         let ids: Vec<Bytes> = self
             .command("ZRANGE", index.clone(), vec![0.into(), (-1).into()])
             .await?;
+        // The session to keep is neither deleted nor removed from the index.
+        let ids: Vec<Bytes> = ids
+            .into_iter()
+            .filter(|id| except.as_ref().is_none_or(|keep| &id[..] != keep))
+            .collect();
         if ids.is_empty() {
             return Ok(false);
         }
@@ -475,12 +524,10 @@ impl SessionStore {
         id: &[u8],
         duration: u64,
     ) -> Result<Value> {
-        self.eval(
-            &SCRIPTS.index_add,
-            vec![index.clone()],
-            vec![bytes(id), Value::from(duration as i64)],
-        )
-        .await
+        let (expiry, _, _) = self
+            .index_add_until_step(index, id, duration, Value::from(0), Value::from("0"))
+            .await?;
+        Ok(expiry)
     }
 
     /// A plain command on `key` (and, on a single server, other keys in `args`), for
@@ -498,6 +545,386 @@ impl SessionStore {
     pub(crate) fn map_error(&self, err: fred::error::Error) -> Error {
         self.redis_error(err)
     }
+}
+
+/// What the Cluster read of one session (`step_session_info.lua`) found.
+struct ClusterInfo {
+    /// The escaped owner.
+    owner: Vec<u8>,
+    /// Absolute expiry in ms (`0`: never).
+    expiry: u64,
+    /// Creation time in ms, when stored.
+    created: Option<u64>,
+    /// The HGETALL, when asked for.
+    fields: Value,
+}
+
+/// Session management beyond 1.x (see the README's "Session management"). On a single server
+/// each method is one script; on Redis Cluster, single-key steps in the index-superset order.
+impl SessionStore {
+    /// Cluster step: lists (or re-scores) `id` in `index` for `duration` seconds, capped by the
+    /// deadline `now + max_age` (a new session) or `deadline` (ms; an existing one). Returns the
+    /// expiry (ms, `"0"`: never), the server's clock and the deadline (`"0"`: none), read again
+    /// when the echoed key shows a reply meant for another call (re-scoring is safe to repeat).
+    async fn index_add_until_step(
+        &self,
+        index: &Key,
+        id: &[u8],
+        duration: u64,
+        max_age: Value,
+        deadline: Value,
+    ) -> Result<(Value, Value, Value)> {
+        let args = vec![bytes(id), Value::from(duration as i64), max_age, deadline];
+        for _ in 0..MISMATCH_ATTEMPTS {
+            let reply: Vec<Value> = self
+                .eval(&SCRIPTS.index_add_until, vec![index.clone()], args.clone())
+                .await?;
+            if let Ok([echo, expiry, now, deadline]) = <[Value; 4]>::try_from(reply) {
+                if value_bytes(&echo) == Some(index.as_bytes()) {
+                    return Ok((expiry, now, deadline));
+                }
+            }
+        }
+        Err(mismatch())
+    }
+
+    /// Cluster read of one session (see `step_session_info.lua`), `None` when it does not exist.
+    async fn session_info_step(
+        &self,
+        session: Vec<u8>,
+        with_fields: bool,
+    ) -> Result<Option<ClusterInfo>> {
+        let args = vec![
+            bytes(OWNER_FIELD),
+            bytes(CREATED_FIELD),
+            Value::from(if with_fields { "1" } else { "0" }),
+        ];
+        for _ in 0..MISMATCH_ATTEMPTS {
+            let reply: Vec<Value> = self
+                .eval(
+                    &SCRIPTS.session_info,
+                    vec![key(session.clone())],
+                    args.clone(),
+                )
+                .await?;
+            if reply.first().and_then(value_bytes) != Some(&session[..]) {
+                continue; // a reply meant for another call: read again
+            }
+            let Ok([_, owner, expiry, created, fields]) = <[Value; 5]>::try_from(reply) else {
+                return Ok(None);
+            };
+            let (Some(owner), Some(expiry)) = (value_bytes(&owner), manage::value_u64(&expiry))
+            else {
+                return Err(Error::Redis("malformed session info reply".into()));
+            };
+            return Ok(Some(ClusterInfo {
+                owner: owner.to_vec(),
+                expiry,
+                created: manage::value_u64(&created),
+                fields,
+            }));
+        }
+        Err(mismatch())
+    }
+
+    /// Cluster: the live sessions of an owner. Reads the index, then each listed session. A
+    /// member whose session belongs to another owner is removed from the index; a member without
+    /// a session is left out but NOT removed: it may be a `create` or `rotate` between its index
+    /// step and its session step, whose session must stay findable (it is pruned by time, or by
+    /// `kill`/`killAll`).
+    async fn cluster_live(
+        &self,
+        keys: &AppKeys,
+        escaped_owner: &[u8],
+        with_fields: bool,
+    ) -> Result<Vec<(SessionId, ClusterInfo)>> {
+        let index = key(keys.index_for_escaped(escaped_owner));
+        let ids: Vec<Bytes> = self
+            .command("ZRANGE", index.clone(), vec![0.into(), (-1).into()])
+            .await?;
+        let prefix = keys.session_prefix();
+        let reads = ids
+            .iter()
+            .map(|id| self.session_info_step([&prefix[..], &id[..]].concat(), with_fields));
+        let infos = futures_util::future::join_all(reads).await;
+        let mut live = Vec::with_capacity(ids.len());
+        let mut foreign = Vec::new();
+        for (id, info) in ids.iter().zip(infos) {
+            match info? {
+                Some(info) if info.owner == escaped_owner => {
+                    live.push((manage::member_id(id)?, info));
+                }
+                Some(_) => foreign.push(Value::Bytes(id.clone())),
+                None => {}
+            }
+        }
+        if !foreign.is_empty() {
+            let _: Value = self
+                .eval(&SCRIPTS.index_remove, vec![index], foreign)
+                .await?;
+        }
+        Ok(live)
+    }
+
+    /// Cluster `maxSessions`: after `keep` was created, kills the owner's oldest-created live
+    /// sessions beyond `max`. Not atomic: logins racing each other may each evict, leaving
+    /// fewer than `max` for a moment (never more than the calls allowed once all have settled).
+    async fn evict_in_cluster(
+        &self,
+        app: &[u8],
+        escaped_owner: &[u8],
+        max: u32,
+        keep: &SessionId,
+    ) -> Result<()> {
+        let keys = AppKeys::new(app);
+        let mut live = self.cluster_live(&keys, escaped_owner, false).await?;
+        let Some(extra) = live.len().checked_sub(max as usize).filter(|&n| n > 0) else {
+            return Ok(());
+        };
+        // Oldest first: no creation time (created before it was stored) before any time; the
+        // new session last.
+        live.sort_by(|(ia, a), (ib, b)| {
+            (ia == keep, a.created, ia).cmp(&(ib == keep, b.created, ib))
+        });
+        let kills = live[..extra].iter().map(|(id, _)| self.kill_id(app, id));
+        for killed in futures_util::future::join_all(kills).await {
+            killed?;
+        }
+        Ok(())
+    }
+
+    /// Every live session of `owner` in `app` as the JSON text
+    /// `[[sessionId, createdAt, expiresAt, data], …]`, newest first. Dead index entries are
+    /// pruned as they are seen (on a cluster, see `cluster_live`).
+    pub async fn list(&self, app: &[u8], owner: &[u8]) -> Result<String> {
+        let keys = AppKeys::new(app);
+        let escaped_owner = escape(owner);
+        let listed = if self.cluster {
+            self.cluster_live(&keys, &escaped_owner, true)
+                .await?
+                .into_iter()
+                .map(|(id, info)| Listed::new(id, info.expiry, &manage::hash_pairs(&info.fields)?))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            let reply: Value = self
+                .eval(
+                    &SCRIPTS.list,
+                    vec![key(keys.index_for_escaped(&escaped_owner))],
+                    self.list_args(&keys, &escaped_owner, "1"),
+                )
+                .await?;
+            manage::decode_list(&reply)?
+        };
+        Ok(manage::list_json(listed))
+    }
+
+    /// How many live sessions `owner` has in `app`, as decimal text.
+    pub async fn count(&self, app: &[u8], owner: &[u8]) -> Result<String> {
+        let keys = AppKeys::new(app);
+        let escaped_owner = escape(owner);
+        let n = if self.cluster {
+            self.cluster_live(&keys, &escaped_owner, false).await?.len()
+        } else {
+            let ids: Vec<Value> = self
+                .eval(
+                    &SCRIPTS.list,
+                    vec![key(keys.index_for_escaped(&escaped_owner))],
+                    self.list_args(&keys, &escaped_owner, "0"),
+                )
+                .await?;
+            ids.len()
+        };
+        Ok(n.to_string())
+    }
+
+    fn list_args(&self, keys: &AppKeys, escaped_owner: &[u8], with_fields: &str) -> Vec<Value> {
+        vec![
+            bytes(&keys.session_prefix()),
+            bytes(OWNER_FIELD),
+            bytes(escaped_owner),
+            Value::from(with_fields),
+        ]
+    }
+
+    /// `get` and `refresh` in one: the session as `get` returns it, after setting its remaining
+    /// life to `duration` seconds (capped by its `maxAge` deadline).
+    pub async fn get_refresh(
+        &self,
+        app: &[u8],
+        token: &[u8],
+        duration: u64,
+    ) -> Result<Option<String>> {
+        let keys = AppKeys::new(app);
+        let id = session_id(token);
+        let session = keys.session(&id);
+        if !self.cluster {
+            let args = vec![
+                bytes(&id),
+                Value::from(duration as i64),
+                bytes(OWNER_FIELD),
+                bytes(&keys.index_prefix()),
+                bytes(DEADLINE_FIELD),
+            ];
+            let reply: Value = self
+                .eval(&SCRIPTS.get_refresh, vec![key(session)], args)
+                .await?;
+            return decode_session(reply);
+        }
+        // Read, then the index (extended first), then the session's expiry.
+        let hash = self.session_hash_step(&session).await?;
+        let (owner, deadline) = {
+            let pairs = manage::hash_pairs(&hash)?;
+            let owner = manage::field(&pairs, OWNER_FIELD).map(<[u8]>::to_vec);
+            let deadline = manage::field(&pairs, DEADLINE_FIELD).map(bytes);
+            (owner, deadline.unwrap_or_else(|| Value::from("0")))
+        };
+        let Some(owner) = owner else {
+            // Missing (or malformed, which decode_session reports).
+            return decode_session(hash);
+        };
+        let index = key(keys.index_for_escaped(&owner));
+        let (expiry, _, _) = self
+            .index_add_until_step(&index, &id, duration, Value::from(0), deadline)
+            .await?;
+        let applied: i64 = self
+            .command("PEXPIREAT", key(session.to_vec()), vec![expiry])
+            .await?;
+        if applied != 1 {
+            return Ok(None); // killed between the read and the refresh
+        }
+        decode_session(hash)
+    }
+
+    /// Cluster read of a session's hash (as `get`).
+    async fn session_hash_step(&self, session: &[u8]) -> Result<Value> {
+        self.command("HGETALL", key(session.to_vec()), vec![]).await
+    }
+
+    /// Moves the session of `token` to a new token and returns it (`None`: no such session).
+    /// Owner, data, expiry, creation time and place in the owner index stay; the old token
+    /// stops working at once.
+    pub async fn rotate(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
+        let keys = AppKeys::new(app);
+        let old_id = session_id(token);
+        if self.cluster {
+            return self.rotate_in_cluster(&keys, &old_id).await;
+        }
+        let old = keys.session(&old_id);
+        for _ in 0..CREATE_ATTEMPTS {
+            let new_token = self.token.generate();
+            let new_id = session_id(new_token.as_bytes());
+            let args = vec![
+                bytes(&old_id),
+                bytes(&new_id),
+                bytes(OWNER_FIELD),
+                bytes(&keys.index_prefix()),
+            ];
+            let moved: i64 = self
+                .eval(
+                    &SCRIPTS.rotate,
+                    vec![key(old.clone()), key(keys.session(&new_id))],
+                    args,
+                )
+                .await?;
+            match moved {
+                1 => return Ok(Some(new_token)),
+                -1 => return Ok(None),
+                _ => continue, // the new token's key is taken: draw again
+            }
+        }
+        Err(collisions())
+    }
+
+    /// Cluster `rotate`: take the old session (read and delete in one step: the old token is
+    /// dead at once), list the new id at the old id's score, write the new session with the
+    /// same fields and expiry, then unlist the old id. A failure after the take logs the user
+    /// out (the safe direction); the index only ever holds too much.
+    async fn rotate_in_cluster(
+        &self,
+        keys: &AppKeys,
+        old_id: &SessionId,
+    ) -> Result<Option<String>> {
+        let old = keys.session(old_id);
+        let mut taken = None;
+        for _ in 0..MISMATCH_ATTEMPTS {
+            let reply: Vec<Value> = self
+                .eval(&SCRIPTS.session_take_all, vec![key(old.clone())], vec![])
+                .await?;
+            if reply.first().and_then(value_bytes) == Some(&old[..]) {
+                taken = Some(reply);
+                break;
+            }
+            // A reply meant for another call; if ours was the take, the next read finds nothing
+            // and the rotation reports "not found": the user is logged out, never mixed up.
+        }
+        let Some(reply) = taken else {
+            return Err(mismatch());
+        };
+        let Ok([_, expiry, hash]) = <[Value; 3]>::try_from(reply) else {
+            return Ok(None);
+        };
+        let pairs = manage::hash_pairs(&hash)?;
+        let owner = manage::field(&pairs, OWNER_FIELD)
+            .ok_or_else(|| Error::Redis("session hash has no valid owner field".into()))?;
+        let index = key(keys.index_for_escaped(owner));
+        let mut restore_args = Vec::with_capacity(1 + 2 * pairs.len());
+        restore_args.push(expiry.clone());
+        for (k, v) in &pairs {
+            restore_args.extend([bytes(k), bytes(v)]);
+        }
+        for _ in 0..CREATE_ATTEMPTS {
+            let new_token = self.token.generate();
+            let new_id = session_id(new_token.as_bytes());
+            let new = keys.session(&new_id);
+            let listed: Vec<Value> = self
+                .eval(
+                    &SCRIPTS.index_rotate,
+                    vec![index.clone()],
+                    vec![bytes(old_id), bytes(&new_id), expiry.clone()],
+                )
+                .await?;
+            if listed.first().and_then(value_bytes) != Some(index.as_bytes()) {
+                return Err(mismatch());
+            }
+            let written: Vec<Value> = self
+                .eval(
+                    &SCRIPTS.session_restore,
+                    vec![key(new.clone())],
+                    restore_args.clone(),
+                )
+                .await?;
+            let ok = match <[Value; 2]>::try_from(written) {
+                Ok([echo, flag]) if value_bytes(&echo) == Some(&new[..]) => {
+                    manage::value_u64(&flag) == Some(1)
+                }
+                _ => return Err(mismatch()),
+            };
+            let unlist = if ok { old_id } else { &new_id };
+            let _: Value = self
+                .eval(
+                    &SCRIPTS.index_remove,
+                    vec![index.clone()],
+                    vec![bytes(unlist)],
+                )
+                .await?;
+            if ok {
+                return Ok(Some(new_token));
+            }
+        }
+        Err(collisions())
+    }
+}
+
+fn mismatch() -> Error {
+    Error::Redis(
+        "replies from the cluster did not match their requests (slot migration in progress); try again".into(),
+    )
+}
+
+fn collisions() -> Error {
+    Error::Redis(format!(
+        "{CREATE_ATTEMPTS} fresh tokens in a row collided with existing sessions; raise tokenSize"
+    ))
 }
 
 fn value_bytes(v: &Value) -> Option<&[u8]> {
@@ -548,7 +975,8 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
         };
         if k == OWNER_FIELD {
             owner = Some(v);
-        } else {
+        } else if !is_reserved(k) {
+            // Other reserved fields (creation time, deadline) are not data.
             fields.push((k, v));
         }
     }

@@ -55,6 +55,43 @@ pub fn duration(secs: f64) -> Result<u64> {
     Ok(secs as u64)
 }
 
+/// Largest `maxSessions`.
+pub const MAX_SESSIONS_LIMIT: u32 = 10_000;
+
+/// Checks a number of seconds given for `field` (`maxAge`, `refresh`) exactly as [`duration`]
+/// checks `duration`: whole, positive, at most 2^31 - 1.
+pub fn seconds(field: &'static str, secs: f64) -> Result<u64> {
+    duration(secs).map_err(|err| match err {
+        Error::InvalidArgument { reason, .. } => Error::invalid(field, reason),
+        other => other,
+    })
+}
+
+/// Checks `maxAge` against `duration`: an idle timeout longer than the absolute one is a
+/// mistake (the session could never live that long), so it is refused rather than capped.
+pub fn max_age(secs: f64, duration: Option<u64>) -> Result<u64> {
+    let max_age = seconds("maxAge", secs)?;
+    match duration {
+        Some(d) if d > max_age => Err(Error::invalid(
+            "maxAge",
+            format!("must be at least duration ({d} seconds), got {max_age}"),
+        )),
+        _ => Ok(max_age),
+    }
+}
+
+/// Checks `maxSessions`: a whole number from 1 to [`MAX_SESSIONS_LIMIT`].
+pub fn max_sessions(n: f64) -> Result<u32> {
+    if !(n.is_finite() && n.fract() == 0.0 && n >= 1.0 && n <= MAX_SESSIONS_LIMIT as f64) {
+        return Err(Error::invalid(
+            "maxSessions",
+            format!("must be a whole number from 1 to {MAX_SESSIONS_LIMIT}, got {n}"),
+        ));
+    }
+    // Whole and within 1..=10,000: the cast is exact.
+    Ok(n as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +117,28 @@ mod tests {
         ] {
             let err = duration(bad).unwrap_err();
             assert!(err.to_string().starts_with("duration:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn management_limits() {
+        assert_eq!(seconds("refresh", 5.0).unwrap(), 5);
+        assert!(seconds("refresh", 0.5)
+            .unwrap_err()
+            .to_string()
+            .starts_with("refresh:"));
+        assert_eq!(max_age(10.0, Some(10)).unwrap(), 10);
+        assert_eq!(max_age(10.0, None).unwrap(), 10);
+        assert!(max_age(9.0, Some(10))
+            .unwrap_err()
+            .to_string()
+            .starts_with("maxAge:"));
+        assert!(max_age(-1.0, None).is_err());
+        assert_eq!(max_sessions(1.0).unwrap(), 1);
+        assert_eq!(max_sessions(10_000.0).unwrap(), 10_000);
+        for bad in [0.0, -1.0, 1.5, 10_001.0, f64::NAN, f64::INFINITY] {
+            let err = max_sessions(bad).unwrap_err();
+            assert!(err.to_string().starts_with("maxSessions:"), "{err}");
         }
     }
 

@@ -3,12 +3,20 @@
 -- ARGV[1] the session key prefix (a session key is this prefix followed by the id)
 -- ARGV[2] the owner field's name;  ARGV[3] the escaped owner (a listed session is deleted only if
 --         it does belong to this owner)
+-- ARGV[4] the id of a session to keep ("": none): it stays, and stays listed with its score
 -- Returns the number of sessions that existed and were deleted.
-local killed = 0
+local killed, kept = 0, false
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if session_take(ARGV[1] .. id, ARGV[2], ARGV[3]) then
+  if id == ARGV[4] then
+    kept = redis.call('HGET', ARGV[1] .. id, ARGV[2]) == ARGV[3]
+  elseif session_take(ARGV[1] .. id, ARGV[2], ARGV[3]) then
     killed = killed + 1
   end
 end
+local score = kept and redis.call('ZSCORE', KEYS[1], ARGV[4])
 redis.call('DEL', KEYS[1])
+if score then
+  redis.call('ZADD', KEYS[1], score, ARGV[4])
+  fit_index_ttl(KEYS[1])
+end
 return killed

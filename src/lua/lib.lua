@@ -27,22 +27,18 @@ local function fit_index_ttl(index)
   end
 end
 
--- Lists (or re-scores) session `id` in its owner's index for `duration` seconds from now
--- (0: never expires), drops members whose sessions have expired, and refits the index's TTL.
--- Returns the session's absolute expiry in ms ('0': never), for the session step to apply.
-local function index_add(index, id, duration)
-  local now = now_ms()
-  local score, expiry = '+inf', '0'
-  if tonumber(duration) > 0 then
-    expiry = string.format('%d', now + tonumber(duration) * 1000)
-    score = index_score(expiry)
+-- Lists (or re-scores) session `id` in its owner's index until `expiry` (ms as decimal text,
+-- '0': never), drops members whose sessions expired before `now`, and refits the index's TTL.
+local function index_add_until(index, id, expiry, now)
+  local score = '+inf'
+  if expiry ~= '0' then
+    score = index_score(tonumber(expiry))
   end
   -- A score below now (in seconds, with the milliseconds as decimals) belongs to a session that
   -- expired at or before its score, i.e. before now.
   redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%.3f', now / 1000))
   redis.call('ZADD', index, score, id)
   fit_index_ttl(index)
-  return expiry
 end
 
 -- Removes session ids from an owner index, with any member whose session has expired, and
@@ -85,3 +81,61 @@ local function session_take(key, owner_field, expected)
   return owner
 end
 
+-- Session management. Two more reserved hash fields (see src/keys.rs): the creation time and
+-- the `maxAge` deadline, both ms since the epoch on the server's clock.
+
+-- The expiry (ms as decimal text; '0': never) of a session given `duration` seconds from `now`
+-- ('0': no duration), capped at `deadline` (ms text; false, nil or '0': none).
+local function capped_expiry(now, duration, deadline)
+  local expiry = false
+  if tonumber(duration) > 0 then
+    expiry = now + tonumber(duration) * 1000
+  end
+  local cap = deadline and tonumber(deadline) or 0
+  if cap > 0 and (not expiry or cap < expiry) then
+    expiry = cap
+  end
+  if not expiry then
+    return '0'
+  end
+  return string.format('%d', expiry)
+end
+
+-- Keeps the `max` newest-created live sessions of `owner` listed in `index` and kills the
+-- others, never `keep` (the session just created). Sessions without a creation time (written
+-- before it was stored) count as the oldest; equal times are ordered by id. Members whose
+-- session is gone or belongs to another owner leave the index too. Returns how many were killed.
+local function evict_oldest(index, prefix, owner_field, owner, created_field, max, keep)
+  local live, gone = {}, {}
+  for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local f = redis.call('HMGET', prefix .. id, owner_field, created_field)
+    if f[1] == owner then
+      local created = tonumber(f[2]) or -1
+      if id == keep then
+        created = math.huge
+      end
+      live[#live + 1] = { id = id, created = created }
+    else
+      gone[#gone + 1] = id
+    end
+  end
+  local extra = #live - max
+  if extra > 0 then
+    table.sort(live, function(a, b)
+      if a.created ~= b.created then
+        return a.created < b.created
+      end
+      return a.id < b.id
+    end)
+    for i = 1, extra do
+      redis.call('DEL', prefix .. live[i].id)
+      gone[#gone + 1] = live[i].id
+    end
+  else
+    extra = 0
+  end
+  if #gone > 0 then
+    index_remove(index, gone, 1, #gone)
+  end
+  return extra
+end

@@ -32,8 +32,11 @@ if dry then
   return { status, deleted }
 end
 if status == 'migrated' then
-  -- Exactly what create.lua writes: the index first, then the session with the same expiry.
-  local expiry = index_add(KEYS[3], ARGV[2], duration)
+  -- What create.lua writes, the index first, then the session with the same expiry; but no
+  -- creation time: 1.x never recorded one, so the session lists with createdAt null.
+  local now = now_ms()
+  local expiry = capped_expiry(now, duration, false)
+  index_add_until(KEYS[3], ARGV[2], expiry, now)
   session_create(KEYS[2], expiry, ARGV[3], ARGV[4], ARGV, 8)
 end
 if delete_old then
