@@ -9,7 +9,10 @@
 //! sessions: the index first when adding or extending, the session first when removing, and
 //! `killAll` removes only the index members it read. Key names come from [`crate::keys`] only.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fred::bytes::Bytes;
@@ -25,6 +28,7 @@ use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
 use crate::error::{Error, Result};
 use crate::keys::{escape, session_id, unescape, AppKeys, OWNER_FIELD};
+use crate::link::Link;
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
 
@@ -54,23 +58,6 @@ fn build_client(opts: &Options) -> Result<Client> {
         .map_err(Error::from)
 }
 
-/// Waits until `client` can take commands: fred queues commands while a single server or
-/// Sentinel connection is being (re)made, but refuses them while it has no Redis Cluster routing
-/// table yet.
-async fn until_routable(client: &Client, cluster: bool, timeout: Duration) -> Result<()> {
-    if !cluster || client.is_connected() {
-        return Ok(());
-    }
-    match tokio::time::timeout(timeout, client.wait_for_connect()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(Error::from(e)),
-        Err(_) => Err(Error::Timeout(format!(
-            "no connection to the cluster within commandTimeout ({} ms)",
-            timeout.as_millis()
-        ))),
-    }
-}
-
 /// A connected session store.
 pub struct SessionStore {
     /// The sessions' connection.
@@ -87,8 +74,16 @@ pub struct SessionStore {
     offline_queue: bool,
     /// Redis Cluster: multi-key steps run one key at a time (see `lua/lib.lua`).
     cluster: bool,
+    /// The sessions' connection health: waits for it, fails fast on bad credentials, and
+    /// reconnects when it goes silent.
+    link: Arc<Link>,
     closed: AtomicBool,
 }
+
+/// A fred command's future, boxed so that a call waiting for the connection holds none of its
+/// (several KB of) state.
+type Pending<'a, T> =
+    Pin<Box<dyn Future<Output = std::result::Result<T, fred::error::Error>> + Send + 'a>>;
 
 fn bytes(v: &[u8]) -> Value {
     Value::Bytes(v.to_vec().into())
@@ -107,15 +102,28 @@ impl SessionStore {
         on_event: impl Fn(ConnectionEvent) + Send + 'static,
     ) -> Result<Self> {
         let client = build_client(opts)?;
+        let cluster = matches!(opts.redis.server, ServerConfig::Clustered { .. });
+        let link = Arc::new(Link::new(
+            opts.command_timeout,
+            opts.offline_queue_limit,
+            cluster,
+        ));
         // Subscribe before connecting, so that the first connection is heard too. fred closes
         // these streams on quit, which ends the task.
         let mut reconnects = client.reconnect_rx();
         let mut errors = client.error_rx();
+        let events = Arc::clone(&link);
         tokio::spawn(async move {
             loop {
                 let event = tokio::select! {
-                    r = reconnects.recv() => r.map(|_| ConnectionEvent::Ready),
-                    e = errors.recv() => e.map(|(err, _)| ConnectionEvent::Error(err.details().to_string())),
+                    r = reconnects.recv() => r.map(|_| {
+                        events.connected();
+                        ConnectionEvent::Ready
+                    }),
+                    e = errors.recv() => e.map(|(err, _)| {
+                        events.failed(&err);
+                        ConnectionEvent::Error(err.details().to_string())
+                    }),
                 };
                 match event {
                     Ok(event) => on_event(event),
@@ -134,7 +142,8 @@ impl SessionStore {
             token: opts.token,
             command_timeout: opts.command_timeout,
             offline_queue: opts.offline_queue,
-            cluster: matches!(opts.redis.server, ServerConfig::Clustered { .. }),
+            cluster,
+            link,
             closed: AtomicBool::new(false),
         })
     }
@@ -151,13 +160,19 @@ impl SessionStore {
         }
     }
 
-    /// The connection, once it can take commands. fred queues commands while a single server
-    /// or Sentinel connection is being (re)made, but refuses them while it has no Redis Cluster
-    /// routing table yet; there the call waits for the connection, within `commandTimeout`.
+    /// The connection, once it can take commands. While it is being (re)made the call waits
+    /// here (see [`Link::ready`]), within `commandTimeout` and `offlineQueueLimit`, rather than
+    /// in fred's queue; fred also refuses commands while it has no Redis Cluster routing table.
     async fn redis(&self) -> Result<&Client> {
         self.check_open()?;
-        until_routable(&self.client, self.cluster, self.command_timeout).await?;
+        self.link.ready(&self.client).await?;
         Ok(&self.client)
+    }
+
+    /// Awaits one fred command on the sessions' connection, watching the connection's health
+    /// (see [`Link::watch`]).
+    async fn send<T>(&self, command: Pending<'_, T>) -> std::result::Result<T, fred::error::Error> {
+        self.link.watch(&self.client, command).await
     }
 
     /// The `client`'s connection (see `commands_client`), opened on first use.
@@ -171,7 +186,19 @@ impl SessionStore {
                 Ok::<_, Error>(client)
             })
             .await?;
-        until_routable(client, self.cluster, self.command_timeout).await?;
+        if self.cluster && !client.is_connected() {
+            // fred refuses commands while it has no Redis Cluster routing table yet.
+            match tokio::time::timeout(self.command_timeout, client.wait_for_connect()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(Error::from(e)),
+                Err(_) => {
+                    return Err(Error::Timeout(format!(
+                        "no connection to the cluster within commandTimeout ({} ms)",
+                        self.command_timeout.as_millis()
+                    )))
+                }
+            }
+        }
         Ok(client)
     }
 
@@ -181,20 +208,38 @@ impl SessionStore {
                 "no reply from Redis within commandTimeout ({} ms): {details}",
                 self.command_timeout.as_millis()
             )),
+            Error::Protocol(details) => self.protocol_error(details),
             other => other,
         }
     }
 
-    async fn eval<R: FromValue>(
+    /// `err`, after dropping the connection when it is a protocol error.
+    fn checked(&self, err: Error) -> Error {
+        match err {
+            Error::Protocol(details) => self.protocol_error(details),
+            other => other,
+        }
+    }
+
+    /// A reply no session command can produce: the link cannot be trusted to stay in step,
+    /// so it is dropped and remade before the next call uses it.
+    fn protocol_error(&self, details: String) -> Error {
+        self.link.force_reconnect(&self.client);
+        Error::Protocol(details)
+    }
+
+    async fn eval<R: FromValue + Send>(
         &self,
         script: &Script,
         keys: Vec<Key>,
         args: Vec<Value>,
     ) -> Result<R> {
-        script
-            .evalsha_with_reload::<R, _, _>(self.redis().await?, keys, args)
-            .await
-            .map_err(|e| self.redis_error(e))
+        let client = self.redis().await?;
+        self.send(Box::pin(
+            script.evalsha_with_reload::<R, _, _>(client, keys, args),
+        ))
+        .await
+        .map_err(|e| self.redis_error(e))
     }
 
     /// `eval` for steps that are safe to repeat (`update`, `refresh`), repeated on Redis
@@ -209,12 +254,13 @@ impl SessionStore {
         let mut attempts = 0;
         loop {
             attempts += 1;
+            let client = self.redis().await?;
             let reply = self
-                .redis()
-                .await
-                .map(|client| {
-                    script.evalsha_with_reload::<i64, _, _>(client, keys.clone(), args.clone())
-                })?
+                .send(Box::pin(script.evalsha_with_reload::<i64, _, _>(
+                    client,
+                    keys.clone(),
+                    args.clone(),
+                )))
                 .await;
             match reply {
                 Err(e)
@@ -264,15 +310,18 @@ impl SessionStore {
     }
 
     /// A plain single-key command.
-    async fn command<R: FromValue>(&self, name: &'static str, args: Vec<Value>) -> Result<R> {
-        self.redis()
-            .await?
-            .custom::<R, Value>(
-                CustomCommand::new_static(name, ClusterHash::FirstKey, false),
-                args,
-            )
-            .await
-            .map_err(|e| self.redis_error(e))
+    async fn command<R: FromValue + Send>(
+        &self,
+        name: &'static str,
+        args: Vec<Value>,
+    ) -> Result<R> {
+        let client = self.redis().await?;
+        self.send(Box::pin(client.custom::<R, Value>(
+            CustomCommand::new_static(name, ClusterHash::FirstKey, false),
+            args,
+        )))
+        .await
+        .map_err(|e| self.redis_error(e))
     }
 
     /// Creates a session and returns its token. `duration` is whole seconds (`None`: never
@@ -341,13 +390,12 @@ impl SessionStore {
         if !self.cluster {
             // The typed command, not a custom one: fred flushes the socket after every custom
             // command and script, but lets typed commands queued together leave in one write.
+            let client = self.redis().await?;
             let reply: Value = self
-                .redis()
-                .await?
-                .hgetall(Bytes::from(session))
+                .send(Box::pin(client.hgetall(Bytes::from(session))))
                 .await
                 .map_err(|e| self.redis_error(e))?;
-            return decode_session(reply);
+            return decode_session(reply).map_err(|e| self.checked(e));
         }
         for _ in 0..MISMATCH_ATTEMPTS {
             let reply: Vec<Value> = self
@@ -358,7 +406,7 @@ impl SessionStore {
                 continue;
             };
             if value_bytes(&echoed) == Some(&session[..]) {
-                return decode_session(hash);
+                return decode_session(hash).map_err(|e| self.checked(e));
             }
             // A reply meant for another call (see step_session_get.lua): read again.
         }
@@ -479,11 +527,12 @@ impl SessionStore {
             let session = key([&keys.session_prefix()[..], &id[..]].concat());
             let args = vec![bytes(OWNER_FIELD), Value::from("1"), bytes(&escaped_owner)];
             let client = self.client.clone();
+            let link = Arc::clone(&self.link);
             deletes.spawn(async move {
-                let taken = SCRIPTS
+                let take = SCRIPTS
                     .session_take
-                    .evalsha_with_reload::<Option<Bytes>, _, _>(&client, vec![session], args)
-                    .await?;
+                    .evalsha_with_reload::<Option<Bytes>, _, _>(&client, vec![session], args);
+                let taken = link.watch(&client, Box::pin(take)).await?;
                 Ok::<_, fred::error::Error>(taken.map(|_| id))
             });
         }
@@ -584,7 +633,7 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
             .map(|(k, v)| (Some(k.as_bytes()), value_bytes(v)))
             .collect(),
         other => {
-            return Err(Error::Redis(format!(
+            return Err(Error::Protocol(format!(
                 "unexpected HGETALL reply: {:?}",
                 other.kind()
             )))
@@ -597,7 +646,7 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
     let mut fields = Vec::with_capacity(pairs.len());
     for pair in pairs {
         let (Some(k), Some(v)) = pair else {
-            return Err(Error::Redis("malformed HGETALL reply".into()));
+            return Err(Error::Protocol("malformed HGETALL reply".into()));
         };
         if k == OWNER_FIELD {
             owner = Some(v);
