@@ -41,7 +41,7 @@ export interface SpotsSessionsOptions {
   enableOfflineQueue?: boolean
   /**
    * Most calls that may wait for the connection at once; further calls reject at once with
-   * `code: 'ERR_REDIS_OFFLINE'`. `0` (default) means no limit.
+   * `code: 'ERR_REDIS_OFFLINE'`. Default `20000`; `0` means no limit.
    */
   offlineQueueLimit?: number
 }

@@ -358,8 +358,11 @@ impl SessionStore {
                 args.push(expiry);
                 args.extend(session_args.iter().cloned());
                 let created = self
-                    .eval(&SCRIPTS.session_create, vec![session], args)
+                    .eval(&SCRIPTS.session_create, vec![session.clone()], args)
                     .await?;
+                if created != 1 && self.is_own_write(&session, &session_args).await? {
+                    return Ok(token);
+                }
                 if created != 1 {
                     // A collision: that id is someone else's session, so it must leave our index.
                     let _: Value = self
@@ -372,16 +375,49 @@ impl SessionStore {
                 args.push(bytes(&id));
                 args.push(duration.clone());
                 args.extend(session_args.iter().cloned());
-                self.eval(&SCRIPTS.create, vec![session, index.clone()], args)
+                self.eval(&SCRIPTS.create, vec![session.clone(), index.clone()], args)
                     .await?
             };
-            if created == 1 {
+            // A "collision" can be this very call's own write: fred re-sends a command whose
+            // reply was lost with its connection, and the re-sent script finds the session the
+            // first run created.
+            if created == 1 || self.is_own_write(&session, &session_args).await? {
                 return Ok(token);
             }
         }
         Err(Error::Redis(format!(
             "{CREATE_ATTEMPTS} fresh tokens in a row collided with existing sessions; raise tokenSize"
         )))
+    }
+
+    /// Whether the session at `session` holds exactly the fields `create` writes for these
+    /// `session_args` (owner field, owner, then data field, value, …): then a reported
+    /// collision was this call's own earlier write. A real collision would need a fresh random
+    /// token equal to a live one (2^-64 at the smallest `tokenSize`) *and* the same owner and
+    /// data, so answering with the token opens nothing its caller does not already own.
+    async fn is_own_write(&self, session: &Key, session_args: &[Value]) -> Result<bool> {
+        let client = self.redis().await?;
+        let reply: Value = self
+            .send(Box::pin(client.hgetall(session.clone())))
+            .await
+            .map_err(|e| self.redis_error(e))?;
+        let stored: Option<std::collections::BTreeMap<&[u8], &[u8]>> = match &reply {
+            Value::Array(items) => items
+                .chunks(2)
+                .map(|p| Some((value_bytes(p.first()?)?, value_bytes(p.get(1)?)?)))
+                .collect(),
+            Value::Map(map) => map
+                .iter()
+                .map(|(k, v)| Some((k.as_bytes(), value_bytes(v)?)))
+                .collect(),
+            _ => None,
+        };
+        // HSET semantics: a repeated field keeps its last value.
+        let wanted: Option<std::collections::BTreeMap<&[u8], &[u8]>> = session_args
+            .chunks(2)
+            .map(|p| Some((value_bytes(p.first()?)?, value_bytes(p.get(1)?)?)))
+            .collect();
+        Ok(stored.is_some() && stored == wanted)
     }
 
     /// The session's owner and data as the JSON text `[owner, data]`, or `None`.
