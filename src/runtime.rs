@@ -38,8 +38,8 @@ pub fn worker_threads() -> usize {
 /// recursively too. A reply nested deeper than the stack allows overflows it, and the process
 /// dies with SIGSEGV; no fred or redis-protocol setting bounds the depth (docs/upstream.md).
 /// This stack is reserved address space, not memory: only the pages a deep reply touches are
-/// ever used. 1 GiB survives any reply nested up to a few million levels deep (see the README,
-/// "Hostile servers"); a shallower one is then refused as `ERR_REDIS_PROTOCOL`.
+/// ever used. With 1 GiB a reply nested 3,000,000 levels deep is survived (measured; 3,500,000
+/// overflows) and refused as `ERR_REDIS_PROTOCOL` (README, "Hostile servers").
 pub const STACK_SIZE: usize = 1 << 30;
 
 /// The shared runtime, started on first use.

@@ -22,12 +22,13 @@ use fred::prelude::{
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
 use fred::types::{ClusterHash, CustomCommand};
+use fred::util::redis_keyslot;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
 use crate::error::{Error, Result};
-use crate::keys::{escape, session_id, unescape, AppKeys, OWNER_FIELD};
+use crate::keys::{escape, session_id, unescape, AppKeys, SessionId, OWNER_FIELD};
 use crate::link::Link;
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
@@ -507,19 +508,49 @@ impl SessionStore {
             == 1)
     }
 
+    /// A nonce that identifies one `kill`/`killAll` call across fred's re-sends, and the life
+    /// of the receipt it leaves (see [`crate::keys`]): fred re-sends only while the call has
+    /// not timed out, so `commandTimeout` plus a margin for the server's clock covers it.
+    fn receipt_args(&self) -> (Value, Value) {
+        let nonce: [u8; 16] = rand::random();
+        let life = self.command_timeout.as_millis().saturating_add(1_000);
+        (
+            bytes(&nonce),
+            Value::from(life.min(i64::MAX as u128) as i64),
+        )
+    }
+
     /// Deletes the session and its index entry. `false` if it did not exist.
     pub async fn kill(&self, app: &[u8], token: &[u8]) -> Result<bool> {
         let keys = AppKeys::new(app);
         let id = session_id(token);
         let session = key(keys.session(&id));
+        let (nonce, receipt_ms) = self.receipt_args();
         if !self.cluster {
-            let args = vec![bytes(&id), bytes(OWNER_FIELD), bytes(&keys.index_prefix())];
-            return Ok(self.eval::<i64>(&SCRIPTS.kill, vec![session], args).await? == 1);
+            let receipt = key(keys.kill_receipt(&id));
+            let args = vec![
+                bytes(&id),
+                bytes(OWNER_FIELD),
+                bytes(&keys.index_prefix()),
+                nonce,
+                receipt_ms,
+            ];
+            return Ok(self
+                .eval::<i64>(&SCRIPTS.kill, vec![session, receipt], args)
+                .await?
+                == 1);
         }
         // The session first, then its index entry: the index may only ever hold too much.
-        let args = vec![bytes(OWNER_FIELD), Value::from("0"), Value::from("")];
+        let receipt = key(keys.kill_receipt_in_slot(&id, redis_keyslot(session.as_bytes())));
+        let args = vec![
+            bytes(OWNER_FIELD),
+            Value::from("0"),
+            Value::from(""),
+            nonce,
+            receipt_ms,
+        ];
         let owner: Option<Bytes> = self
-            .eval(&SCRIPTS.session_take, vec![session], args)
+            .eval(&SCRIPTS.session_take, vec![session, receipt], args)
             .await?;
         let Some(owner) = owner else {
             return Ok(false);
@@ -536,14 +567,18 @@ impl SessionStore {
         let keys = AppKeys::new(app);
         let escaped_owner = escape(owner);
         let index = key(keys.index_for_escaped(&escaped_owner));
+        let (nonce, receipt_ms) = self.receipt_args();
         if !self.cluster {
+            let receipt = key(keys.kill_all_receipt(&escaped_owner));
             let args = vec![
                 bytes(&keys.session_prefix()),
                 bytes(OWNER_FIELD),
                 bytes(&escaped_owner),
+                nonce,
+                receipt_ms,
             ];
             return Ok(self
-                .eval::<i64>(&SCRIPTS.kill_all, vec![index], args)
+                .eval::<i64>(&SCRIPTS.kill_all, vec![index, receipt], args)
                 .await?
                 > 0);
         }
@@ -561,13 +596,27 @@ impl SessionStore {
         let mut deletes = tokio::task::JoinSet::new();
         for id in ids {
             let session = key([&keys.session_prefix()[..], &id[..]].concat());
-            let args = vec![bytes(OWNER_FIELD), Value::from("1"), bytes(&escaped_owner)];
+            // An index member that is not an id of ours still gets a receipt in its slot.
+            let session_id: SessionId = id[..].try_into().unwrap_or_default();
+            let receipt =
+                key(keys.kill_receipt_in_slot(&session_id, redis_keyslot(session.as_bytes())));
+            let args = vec![
+                bytes(OWNER_FIELD),
+                Value::from("1"),
+                bytes(&escaped_owner),
+                nonce.clone(),
+                receipt_ms.clone(),
+            ];
             let client = self.client.clone();
             let link = Arc::clone(&self.link);
             deletes.spawn(async move {
                 let take = SCRIPTS
                     .session_take
-                    .evalsha_with_reload::<Option<Bytes>, _, _>(&client, vec![session], args);
+                    .evalsha_with_reload::<Option<Bytes>, _, _>(
+                        &client,
+                        vec![session, receipt],
+                        args,
+                    );
                 let taken = link.watch(&client, Box::pin(take)).await?;
                 Ok::<_, fred::error::Error>(taken.map(|_| id))
             });
