@@ -82,10 +82,12 @@ function startProxy(port, { cut = 0 } = {}) {
   })
 }
 
-/** After the live link goes silent, calls succeed again (within a generous bound). */
-async function recoversFromSilence(s, proxy, token, filter) {
-  const before = proxy.connections
-  assert.ok(proxy.freeze(filter) >= 1, 'a live link was frozen')
+/** After the live link(s) go silent, calls succeed again (within a generous bound). */
+async function recoversFromSilence(s, proxies, token, filter) {
+  proxies = [].concat(proxies)
+  const connections = () => proxies.reduce((n, p) => n + p.connections, 0)
+  const before = connections()
+  assert.ok(proxies.reduce((n, p) => n + p.freeze(filter), 0) >= 1, 'a live link was frozen')
   const deadline = Date.now() + 60_000
   const codes = []
   for (;;) {
@@ -99,7 +101,7 @@ async function recoversFromSilence(s, proxy, token, filter) {
   }
   assert.ok(codes.length >= 1, 'the frozen link did fail a call first (the test froze the right link)')
   assert.ok(codes.every((c) => c === 'ERR_REDIS_TIMEOUT' || c === 'ERR_REDIS_CONNECTION'), codes.join())
-  assert.ok(proxy.connections > before, 'the instance opened a new connection')
+  assert.ok(connections() > before, 'the instance opened a new connection')
 }
 
 describe('a deep reply from a hostile server', () => {
@@ -216,6 +218,42 @@ describe('a connection that goes silent', () => {
   })
 })
 
+describe('a cluster connection that goes silent', () => {
+  test('Redis Cluster: the instance reconnects and calls succeed again', async () => {
+    const { startCluster } = require('./helpers/topologies')
+    const cluster = await startCluster({ masters: 3 })
+    const proxies = []
+    let s
+    try {
+      // Each node announces its proxy, so the slot map the client reads leads through them.
+      for (const node of cluster.nodes) {
+        const proxy = await startProxy(node.port)
+        proxies.push(proxy)
+        await node.command('CONFIG', 'SET', 'cluster-announce-port', String(proxy.port))
+      }
+      const wanted = new Set(proxies.map((p) => p.port))
+      const deadline = Date.now() + 30_000
+      for (;;) {
+        let ready = true
+        for (const node of cluster.nodes) {
+          const slots = await node.command('CLUSTER', 'SLOTS')
+          if (!slots.every((range) => wanted.has(Number(range[2][1])))) ready = false
+        }
+        if (ready) break
+        assert.ok(Date.now() < deadline, 'the nodes announce their proxies')
+        await sleep(100)
+      }
+      s = new SpotsSessions({ cluster: proxies.map((p) => ({ host: '127.0.0.1', port: p.port })), commandTimeout: 1000 })
+      const token = await s.create({ app: 'a', ownerId: 'o', data: { n: 1 } })
+      await recoversFromSilence(s, proxies, token)
+    } finally {
+      if (s) s.disconnect()
+      for (const p of proxies) await p.stop()
+      await cluster.stop()
+    }
+  })
+})
+
 describe('failures say what happened', () => {
   let server
   before(async () => {
@@ -279,7 +317,7 @@ describe('a link that is cut mid-reply', () => {
     await server.stop()
   })
 
-  test('lost connections reject ERR_REDIS_CONNECTION, and a re-sent create or kill tells the truth', async () => {
+  test('lost connections reject ERR_REDIS_CONNECTION; a re-sent create, kill or killAll tells the truth', async () => {
     const s = new SpotsSessions(`redis://127.0.0.1:${proxy.port}`)
     const rejections = {}
     const lies = []
@@ -295,9 +333,14 @@ describe('a link that is cut mid-reply', () => {
             continue
           }
           try {
-            const killed = await s.kill({ app: 'a', token })
+            if (i % 2 === 0) {
+              const killed = await s.kill({ app: 'a', token })
+              if (killed !== true) lies.push(`kill resolved ${killed} for a session create had just made`)
+            } else {
+              const killed = await s.killAll({ app: 'a', ownerId: `w${w}` })
+              if (killed !== true) lies.push(`killAll resolved ${killed} for an owner create had just given a session`)
+            }
             checked++
-            if (killed !== true) lies.push(`kill resolved ${killed} for a session create had just made`)
           } catch (e) {
             rejections[`${e.code} ${e.message}`] = (rejections[`${e.code} ${e.message}`] || 0) + 1
           }
