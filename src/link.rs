@@ -8,17 +8,26 @@
 //! *latest* write, so a steady stream of new commands keeps a dead link "responsive" (see
 //! docs/upstream.md). [`Link`] instead remembers when the connection last answered anything, and
 //! a call that timed out although the connection was up for the call's whole life, with no
-//! reply at all meanwhile, forces a reconnection.
+//! reply at all meanwhile, forces a reconnection. On Redis Cluster fred's forced reconnection
+//! keeps the connections to nodes still in the slot map, silent ones included, so there the
+//! link replaces the whole client instead.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use fred::error::{Error as FredError, ErrorKind};
-use fred::prelude::{Client, ClientLike};
+use fred::prelude::{Client, ClientLike, EventInterface};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
+use crate::config::Options;
 use crate::error::{Error, Result};
+use crate::store::{build_client, ConnectionEvent};
+
+/// Hears every connection event of the current client.
+pub type OnEvent = Arc<dyn Fn(ConnectionEvent) + Send + Sync>;
 
 /// What the connection events last said.
 #[derive(Debug, Clone, Default)]
@@ -86,8 +95,15 @@ pub fn configuration_failure(err: &FredError) -> Option<Error> {
     None
 }
 
-/// Per-instance connection health (one per fred client).
+/// An instance's sessions connection and its health.
 pub struct Link {
+    /// The current client; replaced only on Redis Cluster (see [`Link::force_reconnect`]).
+    client: RwLock<Client>,
+    /// Which client's events count: those of a replaced client are ignored.
+    generation: AtomicU64,
+    options: Options,
+    on_event: OnEvent,
+    closed: AtomicBool,
     state: watch::Sender<State>,
     epoch: Instant,
     /// Milliseconds since `epoch` of the last reply of any kind.
@@ -114,20 +130,80 @@ impl Drop for Waiting<'_> {
 }
 
 impl Link {
-    /// A link for a client bounded by `command_timeout`, with at most `waiting_limit` calls
-    /// waiting for a connection (0: no limit).
-    pub fn new(command_timeout: Duration, waiting_limit: usize, cluster: bool) -> Self {
-        Link {
+    /// Builds the client for `options` and starts connecting in the background; `on_event`
+    /// hears about every (re)connection and connection error. Must run inside the tokio
+    /// runtime; never waits for Redis. Calls wait for the connection within `commandTimeout`,
+    /// at most `offlineQueueLimit` of them.
+    pub fn connect(options: &Options, on_event: OnEvent) -> Result<Arc<Link>> {
+        let client = build_client(options)?;
+        let link = Arc::new(Link {
+            client: RwLock::new(client.clone()),
+            generation: AtomicU64::new(0),
+            options: options.clone(),
+            on_event,
+            closed: AtomicBool::new(false),
             state: watch::Sender::new(State::default()),
             epoch: Instant::now(),
             last_reply: AtomicU64::new(0),
             last_event: AtomicU64::new(0),
             last_forced: AtomicU64::new(0),
             waiting: AtomicUsize::new(0),
-            waiting_limit,
-            command_timeout,
-            cluster,
-        }
+            waiting_limit: options.offline_queue_limit,
+            command_timeout: options.command_timeout,
+            cluster: matches!(
+                options.redis.server,
+                fred::types::config::ServerConfig::Clustered { .. }
+            ),
+        });
+        link.listen(&client, 0);
+        // fred's task drives the connection and reconnects forever.
+        drop(client.connect());
+        Ok(link)
+    }
+
+    /// Forwards `client`'s connection events while `generation` is the current one. Subscribes
+    /// before the client connects, so that its first connection is heard too; fred closes
+    /// these streams on quit, which ends the task.
+    fn listen(self: &Arc<Self>, client: &Client, generation: u64) {
+        let mut reconnects = client.reconnect_rx();
+        let mut errors = client.error_rx();
+        let link: Weak<Link> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    r = reconnects.recv() => r.map(|_| None),
+                    e = errors.recv() => e.map(|(err, _)| Some(err)),
+                };
+                let Some(link) = link.upgrade() else { break };
+                let current = link.generation.load(Ordering::Acquire) == generation;
+                match event {
+                    Ok(None) if current => {
+                        link.connected();
+                        (link.on_event)(ConnectionEvent::Ready);
+                    }
+                    Ok(Some(err)) if current => {
+                        link.failed(&err);
+                        (link.on_event)(ConnectionEvent::Error(err.details().to_string()));
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+
+    /// The current client.
+    pub fn client(&self) -> Client {
+        self.client
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Marks the link closed (no more client replacements) and returns the client to close.
+    pub fn close(&self) -> Client {
+        self.closed.store(true, Ordering::Release);
+        self.client()
     }
 
     fn now(&self) -> u64 {
@@ -207,8 +283,7 @@ impl Link {
     /// connection that was up for its whole life, and that answered nothing meanwhile, forces
     /// a reconnection. `command` is boxed by the caller so that a call's own future stays small.
     pub async fn watch<T, F>(
-        &self,
-        client: &Client,
+        self: &Arc<Self>,
         command: std::pin::Pin<Box<F>>,
     ) -> std::result::Result<T, FredError>
     where
@@ -221,7 +296,7 @@ impl Link {
             Heard::Lost => {}
             Heard::Silence => {
                 if self.is_silent_since(started) {
-                    self.force_reconnect(client);
+                    self.force_reconnect();
                 }
             }
         }
@@ -238,7 +313,7 @@ impl Link {
 
     /// Drops the connection(s) and reconnects, at most once per `commandTimeout`; commands in
     /// flight are re-sent by fred on the new connection (within `maxRetriesPerRequest`).
-    pub fn force_reconnect(&self, client: &Client) {
+    pub fn force_reconnect(self: &Arc<Self>) {
         let now = self.now();
         let last = self.last_forced.load(Ordering::Acquire);
         if last != 0 && now.saturating_sub(last) < self.command_timeout.as_millis() as u64 {
@@ -251,10 +326,48 @@ impl Link {
         {
             return; // another call is forcing it right now
         }
-        let client = client.clone();
-        tokio::spawn(async move {
+        let link = Arc::clone(self);
+        tokio::spawn(async move { link.reconnect().await });
+    }
+
+    async fn reconnect(self: Arc<Self>) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let old = self.client();
+        if !self.cluster {
             // An error means fred is already reconnecting or was closed meanwhile.
-            let _ = client.force_reconnection().await;
+            let _ = old.force_reconnection().await;
+            return;
+        }
+        // Redis Cluster: fred's reconnection re-syncs the slot map but keeps every connection
+        // to a node still in it, the silent one included (docs/upstream.md). A fresh client
+        // replaces the old one once it is connected; calls in flight on the old one time out.
+        let Ok(fresh) = build_client(&self.options) else {
+            return;
+        };
+        let generation = self.generation.load(Ordering::Acquire) + 1;
+        self.listen(&fresh, generation);
+        drop(fresh.connect());
+        let connected =
+            tokio::time::timeout(self.options.connect_timeout, fresh.wait_for_connect())
+                .await
+                .is_ok_and(|r| r.is_ok());
+        if !connected || self.closed.load(Ordering::Acquire) {
+            // Tried again after the next silent call; this client goes away.
+            tokio::spawn(async move { fresh.quit().await });
+            return;
+        }
+        *self
+            .client
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+        self.generation.store(generation, Ordering::Release);
+        self.connected();
+        // The old client's connections may be silent: don't wait long for its QUIT.
+        let timeout = self.options.connect_timeout;
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(timeout, old.quit()).await;
         });
     }
 }

@@ -16,14 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fred::bytes::Bytes;
-use fred::prelude::{
-    Builder, Client, ClientLike, EventInterface, FromValue, HashesInterface, Key, Value,
-};
+use fred::prelude::{Builder, Client, ClientLike, FromValue, HashesInterface, Key, Value};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
 use fred::types::{ClusterHash, CustomCommand};
 use fred::util::redis_keyslot;
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
@@ -50,7 +47,8 @@ pub enum ConnectionEvent {
     Error(String),
 }
 
-fn build_client(opts: &Options) -> Result<Client> {
+/// A fred client for these options (not yet connecting).
+pub(crate) fn build_client(opts: &Options) -> Result<Client> {
     Builder::from_config(opts.redis.clone())
         .set_connection_config(opts.connection_config())
         .set_performance_config(opts.performance_config())
@@ -61,8 +59,6 @@ fn build_client(opts: &Options) -> Result<Client> {
 
 /// A connected session store.
 pub struct SessionStore {
-    /// The sessions' connection.
-    client: Client,
     /// The `client`'s own connection to the same server(s), opened on its first command. The
     /// session methods never share a connection with arbitrary user commands: with fred 10.1 /
     /// redis-protocol 6, an error reply that is not valid UTF-8 (easy to provoke from a
@@ -100,44 +96,11 @@ impl SessionStore {
     /// runtime; never waits for Redis.
     pub fn connect(
         opts: &Options,
-        on_event: impl Fn(ConnectionEvent) + Send + 'static,
+        on_event: impl Fn(ConnectionEvent) + Send + Sync + 'static,
     ) -> Result<Self> {
-        let client = build_client(opts)?;
         let cluster = matches!(opts.redis.server, ServerConfig::Clustered { .. });
-        let link = Arc::new(Link::new(
-            opts.command_timeout,
-            opts.offline_queue_limit,
-            cluster,
-        ));
-        // Subscribe before connecting, so that the first connection is heard too. fred closes
-        // these streams on quit, which ends the task.
-        let mut reconnects = client.reconnect_rx();
-        let mut errors = client.error_rx();
-        let events = Arc::clone(&link);
-        tokio::spawn(async move {
-            loop {
-                let event = tokio::select! {
-                    r = reconnects.recv() => r.map(|_| {
-                        events.connected();
-                        ConnectionEvent::Ready
-                    }),
-                    e = errors.recv() => e.map(|(err, _)| {
-                        events.failed(&err);
-                        ConnectionEvent::Error(err.details().to_string())
-                    }),
-                };
-                match event {
-                    Ok(event) => on_event(event),
-                    Err(RecvError::Lagged(_)) => continue,
-                    Err(RecvError::Closed) => break,
-                }
-            }
-        });
-        // The task drives the connection and reconnects forever; commands issued before it
-        // is up wait in fred's queue, bounded by `commandTimeout`.
-        drop(client.connect());
+        let link = Link::connect(opts, Arc::new(on_event))?;
         Ok(SessionStore {
-            client,
             options: opts.clone(),
             commands_client: tokio::sync::OnceCell::new(),
             token: opts.token,
@@ -152,7 +115,7 @@ impl SessionStore {
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             Err(Error::Closed)
-        } else if !self.offline_queue && !self.client.is_connected() {
+        } else if !self.offline_queue && !self.link.client().is_connected() {
             Err(Error::Offline(
                 "enableOfflineQueue is false, so calls are not queued until it reconnects".into(),
             ))
@@ -164,16 +127,17 @@ impl SessionStore {
     /// The connection, once it can take commands. While it is being (re)made the call waits
     /// here (see [`Link::ready`]), within `commandTimeout` and `offlineQueueLimit`, rather than
     /// in fred's queue; fred also refuses commands while it has no Redis Cluster routing table.
-    async fn redis(&self) -> Result<&Client> {
+    async fn redis(&self) -> Result<Client> {
         self.check_open()?;
-        self.link.ready(&self.client).await?;
-        Ok(&self.client)
+        let client = self.link.client();
+        self.link.ready(&client).await?;
+        Ok(client)
     }
 
     /// Awaits one fred command on the sessions' connection, watching the connection's health
     /// (see [`Link::watch`]).
     async fn send<T>(&self, command: Pending<'_, T>) -> std::result::Result<T, fred::error::Error> {
-        self.link.watch(&self.client, command).await
+        self.link.watch(command).await
     }
 
     /// The `client`'s connection (see `commands_client`), opened on first use.
@@ -225,7 +189,7 @@ impl SessionStore {
     /// A reply no session command can produce: the link cannot be trusted to stay in step,
     /// so it is dropped and remade before the next call uses it.
     fn protocol_error(&self, details: String) -> Error {
-        self.link.force_reconnect(&self.client);
+        self.link.force_reconnect();
         Error::Protocol(details)
     }
 
@@ -237,7 +201,7 @@ impl SessionStore {
     ) -> Result<R> {
         let client = self.redis().await?;
         self.send(Box::pin(
-            script.evalsha_with_reload::<R, _, _>(client, keys, args),
+            script.evalsha_with_reload::<R, _, _>(&client, keys, args),
         ))
         .await
         .map_err(|e| self.redis_error(e))
@@ -258,7 +222,7 @@ impl SessionStore {
             let client = self.redis().await?;
             let reply = self
                 .send(Box::pin(script.evalsha_with_reload::<i64, _, _>(
-                    client,
+                    &client,
                     keys.clone(),
                     args.clone(),
                 )))
@@ -607,7 +571,7 @@ impl SessionStore {
                 nonce.clone(),
                 receipt_ms.clone(),
             ];
-            let client = self.client.clone();
+            let client = self.link.client();
             let link = Arc::clone(&self.link);
             deletes.spawn(async move {
                 let take = SCRIPTS
@@ -617,7 +581,7 @@ impl SessionStore {
                         vec![session, receipt],
                         args,
                     );
-                let taken = link.watch(&client, Box::pin(take)).await?;
+                let taken = link.watch(Box::pin(take)).await?;
                 Ok::<_, fred::error::Error>(taken.map(|_| id))
             });
         }
@@ -658,25 +622,22 @@ impl SessionStore {
                 let _ = commands.quit().await;
             });
         }
-        if !self.client.is_connected() {
+        let client = self.link.close();
+        if !client.is_connected() {
             // Nothing was ever answered or nothing is left to answer: don't wait for a
             // connection (as ioredis, whose quit() resolves at once while connecting).
-            let client = self.client.clone();
             tokio::spawn(async move {
                 let _ = client.quit().await;
             });
             return Ok(());
         }
-        self.client.quit().await.map_err(|e| self.redis_error(e))
+        client.quit().await.map_err(|e| self.redis_error(e))
     }
 
     /// Marks the store closed at once; the connection is closed in the background.
     pub fn disconnect(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
-            let clients = [
-                Some(self.client.clone()),
-                self.commands_client.get().cloned(),
-            ];
+            let clients = [Some(self.link.close()), self.commands_client.get().cloned()];
             tokio::spawn(async move {
                 // Nothing waits for this; an error only means the connection was already gone.
                 for client in clients.into_iter().flatten() {
