@@ -336,13 +336,19 @@ impl Link {
         }
         let old = self.client();
         if !self.cluster {
+            // fred's router runs the reconnection between commands; while it is stuck writing
+            // to a socket whose peer reads nothing (a full send buffer) it never gets to it.
+            let forced =
+                tokio::time::timeout(self.options.connect_timeout, old.force_reconnection()).await;
             // An error means fred is already reconnecting or was closed meanwhile.
-            let _ = old.force_reconnection().await;
-            return;
+            if forced.is_ok() {
+                return;
+            }
         }
         // Redis Cluster: fred's reconnection re-syncs the slot map but keeps every connection
-        // to a node still in it, the silent one included (docs/upstream.md). A fresh client
-        // replaces the old one once it is connected; calls in flight on the old one time out.
+        // to a node still in it, the silent one included (docs/upstream.md). Here, and when the
+        // router is stuck, a fresh client replaces the old one once it is connected; calls in
+        // flight on the old one time out.
         let Ok(fresh) = build_client(&self.options) else {
             return;
         };
