@@ -142,7 +142,7 @@ export interface NativeOptions {
   maxRetriesPerRequest?: number
   /** `false`: reject at once while disconnected instead of waiting (default `true`). */
   enableOfflineQueue?: boolean
-  /** Most calls waiting for a connection; 0 means no limit (default 0). */
+  /** Most calls waiting for a connection; 0 means no limit (default 20000). */
   offlineQueueLimit?: number
 }
 

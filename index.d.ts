@@ -76,7 +76,7 @@ export interface SpotsSessionsOptions {
   enableOfflineQueue?: boolean
   /**
    * Most calls that may wait for the connection at once; further calls reject at once with
-   * `code: 'ERR_REDIS_OFFLINE'`. `0` (default) means no limit.
+   * `code: 'ERR_REDIS_OFFLINE'`. Default `20000`; `0` means no limit.
    */
   offlineQueueLimit?: number
 }
@@ -258,8 +258,9 @@ export interface MigrationReport {
 /**
  * Errors carry a stable `code`: `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` (bad input; the
  * message names the field), `ERR_REDIS_TIMEOUT`, `ERR_REDIS_CONNECTION`, `ERR_REDIS_OFFLINE`,
- * `ERR_REDIS` (an error reply), `ERR_CLOSED` (after `quit()`/`disconnect()`). Errors of `client`
- * are ioredis's own.
+ * `ERR_REDIS_AUTH` (credentials refused), `ERR_REDIS_PROTOCOL` (an impossible reply; the
+ * connection was dropped), `ERR_REDIS` (an error reply), `ERR_CLOSED` (after
+ * `quit()`/`disconnect()`). Errors of `client` are ioredis's own.
  */
 export interface SpotsSessionsError extends Error {
   code: string

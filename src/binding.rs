@@ -89,7 +89,7 @@ pub struct NativeOptions {
     pub max_retries_per_request: Option<f64>,
     /// `false`: reject at once while disconnected instead of waiting (default `true`).
     pub enable_offline_queue: Option<bool>,
-    /// Most calls waiting for a connection; 0 means no limit (default 0).
+    /// Most calls waiting for a connection; 0 means no limit (default 20000).
     pub offline_queue_limit: Option<f64>,
 }
 

@@ -53,6 +53,12 @@ pub struct RawOptions {
 /// Default `maxRetriesPerRequest` (ioredis's default).
 pub const DEFAULT_MAX_RETRIES: u32 = 20;
 
+/// Default `offlineQueueLimit`: calls that may wait for the connection at once. A waiting call
+/// holds about 3 KB (measured with ../shared/repro/offline_queue_memory.js), so the queue
+/// stays under ~60 MB during an outage, while a reconnection blip under heavy load (20,000
+/// calls in flight) still rejects nothing. `0` lifts the bound.
+pub const DEFAULT_OFFLINE_QUEUE_LIMIT: u32 = 20_000;
+
 /// Validated options.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -64,7 +70,7 @@ pub struct Options {
     pub max_retries: u32,
     /// Queue commands while disconnected (ioredis's `enableOfflineQueue`).
     pub offline_queue: bool,
-    /// Most commands waiting for the connection; 0: no limit.
+    /// Most calls waiting for the connection; 0: no limit.
     pub offline_queue_limit: usize,
 }
 
@@ -271,7 +277,11 @@ impl Options {
                 DEFAULT_MAX_RETRIES,
             )?,
             offline_queue: raw.enable_offline_queue.unwrap_or(true),
-            offline_queue_limit: count("offlineQueueLimit", raw.offline_queue_limit, 0)? as usize,
+            offline_queue_limit: count(
+                "offlineQueueLimit",
+                raw.offline_queue_limit,
+                DEFAULT_OFFLINE_QUEUE_LIMIT,
+            )? as usize,
         })
     }
 
@@ -282,8 +292,9 @@ impl Options {
             internal_command_timeout: self.connect_timeout,
             // fred counts the first send as an attempt.
             max_command_attempts: self.max_retries.saturating_add(1),
-            // fred bounds its command channel, which fills only while the connection is down.
-            max_command_buffer_len: self.offline_queue_limit,
+            // Calls wait for a connection in `Link::ready`, which applies `offlineQueueLimit`;
+            // fred's own channel only holds what is on its way to a connection that is up.
+            max_command_buffer_len: 0,
             // A slot being migrated can bounce a command between MOVED and ASK several times;
             // fred's default of 5 fails such calls during a routine resharding.
             max_redirections: 32,
@@ -323,6 +334,13 @@ mod tests {
         assert_eq!(opts.redis.server.hosts()[0].port, 6379);
         assert_eq!(opts.connection_config().max_command_attempts, 21);
         assert!(opts.offline_queue);
+        assert_eq!(opts.offline_queue_limit, 20_000);
+        let unbounded = parse(RawOptions {
+            offline_queue_limit: Some(0.0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(unbounded.offline_queue_limit, 0);
     }
 
     #[test]

@@ -21,6 +21,12 @@ pub enum Error {
     Closed,
     /// Disconnected, and the offline queue is disabled or full.
     Offline(String),
+    /// Redis refused the credentials (a wrong password, an unknown user, `NOAUTH`): no retry
+    /// can succeed until the configuration or the server changes.
+    Auth(String),
+    /// A reply that no session command can produce (nested too deep, of the wrong type): the
+    /// server is not behaving as Redis or the link is corrupted. The connection is dropped.
+    Protocol(String),
 }
 
 impl Error {
@@ -41,6 +47,8 @@ impl Error {
             Error::Connection(_) => "ERR_REDIS_CONNECTION",
             Error::Closed => "ERR_CLOSED",
             Error::Offline(_) => "ERR_REDIS_OFFLINE",
+            Error::Auth(_) => "ERR_REDIS_AUTH",
+            Error::Protocol(_) => "ERR_REDIS_PROTOCOL",
         }
     }
 }
@@ -56,6 +64,11 @@ impl fmt::Display for Error {
                 f.write_str("Connection is closed (quit() or disconnect() was called)")
             }
             Error::Offline(msg) => write!(f, "Redis is not connected: {msg}"),
+            Error::Auth(msg) => write!(f, "Redis refused the credentials: {msg}"),
+            Error::Protocol(msg) => write!(
+                f,
+                "Redis sent a reply no session command can produce; the connection was dropped: {msg}"
+            ),
         }
     }
 }
@@ -74,6 +87,14 @@ impl From<fred::error::Error> for Error {
             ErrorKind::IO | ErrorKind::Canceled | ErrorKind::Routing => {
                 Error::Connection(format!("{details} ({:?})", err.kind()))
             }
+            // fred 10.1 reports a command that found no connection to write to (after its
+            // retries) as `Unknown` "Failed to route command.": the connection was lost.
+            ErrorKind::Unknown if crate::link::is_route_failure(&err) => {
+                Error::Connection(format!("the connection to Redis was lost ({details})"))
+            }
+            ErrorKind::Auth => Error::Auth(details),
+            // A reply of a shape the command cannot have (e.g. a nested array for a number).
+            ErrorKind::Parse | ErrorKind::Protocol => Error::Protocol(details),
             _ => Error::Redis(details),
         }
     }
@@ -102,5 +123,18 @@ mod tests {
             fred::error::Error::new(fred::error::ErrorKind::Timeout, "took too long").into();
         assert_eq!(err.code(), "ERR_REDIS_TIMEOUT");
         assert!(err.to_string().contains("took too long"));
+    }
+
+    #[test]
+    fn lost_connections_and_bad_credentials_have_their_codes() {
+        use fred::error::{Error as FredError, ErrorKind};
+        let lost: Error = FredError::new(ErrorKind::Unknown, "Failed to route command.").into();
+        assert_eq!(lost.code(), "ERR_REDIS_CONNECTION");
+        let auth: Error = FredError::new(ErrorKind::Auth, "WRONGPASS invalid").into();
+        assert_eq!(auth.code(), "ERR_REDIS_AUTH");
+        let shape: Error = FredError::new(ErrorKind::Parse, "Could not convert to i64").into();
+        assert_eq!(shape.code(), "ERR_REDIS_PROTOCOL");
+        let other: Error = FredError::new(ErrorKind::Unknown, "ERR unknown").into();
+        assert_eq!(other.code(), "ERR_REDIS");
     }
 }

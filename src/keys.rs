@@ -33,6 +33,13 @@
 //!
 //! The marker says that a 1.x key has been converted once, so that a later run never converts
 //! it again: a session that 2.x killed since must stay dead although its 1.x key is still there.
+//!
+//! Besides these, a `kill` or `killAll` that deleted something leaves a *kill receipt* for
+//! `commandTimeout` + 1 s: a string holding the call's random nonce (and what it killed), at
+//! `R1:<app>:s<id>` (kill), `R1:<app>:o<owner>` (killAll), or on Redis Cluster
+//! `R1:<app>:c<hex id><2 bytes>`, the two bytes chosen so that it hashes to its session's
+//! slot. When fred re-sends a call whose reply was lost with its connection, the re-sent
+//! script finds its own receipt and reports the kill instead of "not found".
 
 use sha2::{Digest, Sha256};
 
@@ -171,6 +178,61 @@ impl AppKeys {
     pub fn v1_marker(&self, id: &SessionId) -> Vec<u8> {
         key(b"M1:", &self.escaped_app, id)
     }
+
+    /// `R1:<app>:s<id>`: the receipt a `kill` of that session leaves (single server).
+    pub fn kill_receipt(&self, id: &SessionId) -> Vec<u8> {
+        key(b"R1:", &self.escaped_app, &[&b"s"[..], id].concat())
+    }
+
+    /// `R1:<app>:o<owner>`: the receipt a `killAll` of that (escaped) owner leaves.
+    pub fn kill_all_receipt(&self, escaped_owner: &[u8]) -> Vec<u8> {
+        key(
+            b"R1:",
+            &self.escaped_app,
+            &[&b"o"[..], escaped_owner].concat(),
+        )
+    }
+
+    /// `R1:<app>:c<hex id>` and two (rarely three) bytes that make it hash to `slot`, the
+    /// Redis Cluster slot of the session's key, so that one script can write both. The key
+    /// holds no `{`/`}`, so its slot is the CRC of all of it, and CRC16 over two appended bytes
+    /// reaches every value, so a suffix always exists.
+    pub fn kill_receipt_in_slot(&self, id: &SessionId, slot: u16) -> Vec<u8> {
+        let mut k = key(b"R1:", &self.escaped_app, b"c");
+        for b in id {
+            k.extend_from_slice(format!("{b:02x}").as_bytes());
+        }
+        let usable = |b: &u8| *b != b'{' && *b != b'}';
+        let base = k.iter().fold(0, |crc, &b| crc16_step(crc, b));
+        // A third byte only in case every two-byte solution holds a brace.
+        for extra in [None, Some(b'0'), Some(b'1')] {
+            let start = extra.map_or(base, |c| crc16_step(base, c));
+            for a in (0..=255u8).filter(usable) {
+                let after_a = crc16_step(start, a);
+                for b in (0..=255u8).filter(usable) {
+                    if crc16_step(after_a, b) % 16384 == slot {
+                        k.extend(extra);
+                        k.extend_from_slice(&[a, b]);
+                        return k;
+                    }
+                }
+            }
+        }
+        k
+    }
+}
+
+/// One byte of CRC16-XMODEM (polynomial 0x1021, initial value 0): Redis Cluster's key hash.
+fn crc16_step(mut crc: u16, byte: u8) -> u16 {
+    crc ^= u16::from(byte) << 8;
+    for _ in 0..8 {
+        crc = if crc & 0x8000 != 0 {
+            (crc << 1) ^ 0x1021
+        } else {
+            crc << 1
+        };
+    }
+    crc
 }
 
 /// The `SCAN MATCH` pattern of 1.x session keys. It is narrower than `app:*` on purpose: an
@@ -374,6 +436,26 @@ mod tests {
         assert!(!is_reserved(b"a"));
         assert!(!is_reserved("\u{ff}".as_bytes()));
         assert!(!is_reserved(b"\xFEx"));
+    }
+
+    #[test]
+    fn cluster_kill_receipts_share_their_session_slot() {
+        use fred::util::redis_keyslot;
+        for app in [&b"a"[..], b"my:app", b"{x}", b""] {
+            let keys = AppKeys::new(app);
+            for n in 0..300u32 {
+                let id = session_id(&n.to_le_bytes());
+                let slot = redis_keyslot(&keys.session(&id));
+                let receipt = keys.kill_receipt_in_slot(&id, slot);
+                assert_eq!(redis_keyslot(&receipt), slot);
+                assert!(receipt.starts_with(b"R1:"));
+                assert!(!receipt.contains(&b'{') && !receipt.contains(&b'}'));
+            }
+        }
+        let keys = AppKeys::new(b"a");
+        let id = session_id(b"t");
+        assert_ne!(keys.kill_receipt(&id), keys.kill_all_receipt(&id));
+        assert!(keys.kill_receipt(&id).starts_with(b"R1:a:s"));
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! - [`dispatch`]: the per-instance task that drives every call (commands leave in bursts);
 //! - [`bridge`]: the single path by which results reach JavaScript (batched completions);
 //! - [`binding`]: the thin N-API class that `index.js` wraps as `SpotsSessions`;
+//! - [`link`]: the connection's health as calls see it (waiting, auth failures, silence);
 //! - [`runtime`]: the shared tokio runtime;
 //! - [`error`]: the crate's one error type.
 
@@ -28,6 +29,7 @@ pub mod data;
 pub mod dispatch;
 pub mod error;
 pub mod keys;
+pub mod link;
 pub mod manage;
 pub mod migrate;
 pub mod runtime;

@@ -11,6 +11,8 @@
 //! [`crate::cluster_redirect`], which handles `MOVED` and `ASK` in place of fred. Key names come
 //! from [`crate::keys`] only.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use fred::prelude::{
 };
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
+use fred::util::redis_keyslot;
 
 use crate::cluster_redirect::{self, Redirects, Step};
 use crate::config::Options;
@@ -30,6 +33,7 @@ use crate::keys::{
     escape, is_reserved, session_id, unescape, AppKeys, SessionId, CREATED_FIELD, DEADLINE_FIELD,
     OWNER_FIELD,
 };
+use crate::link::Link;
 use crate::manage::{self, CreateLimits, Listed};
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
@@ -44,6 +48,17 @@ const CREATE_ATTEMPTS: usize = 3;
 /// echo stays as a cheap backstop against ever returning one caller another's session.
 const MISMATCH_ATTEMPTS: usize = 2;
 
+/// The sessions' fred client for `opts` (not yet connecting): on Redis Cluster with fred's own
+/// redirection handling off (see `cluster_redirect`).
+pub(crate) fn session_client(opts: &Options) -> Result<Client> {
+    let connection = if matches!(opts.redis.server, ServerConfig::Clustered { .. }) {
+        cluster_redirect::session_connection(opts)
+    } else {
+        opts.connection_config()
+    };
+    build_client(opts, connection)
+}
+
 /// A fred client for `opts`, with `connection` as its connection settings.
 pub(crate) fn build_client(opts: &Options, connection: ConnectionConfig) -> Result<Client> {
     Builder::from_config(opts.redis.clone())
@@ -54,31 +69,16 @@ pub(crate) fn build_client(opts: &Options, connection: ConnectionConfig) -> Resu
         .map_err(Error::from)
 }
 
-/// Waits until `client` can take commands: fred queues commands while a single server or
-/// Sentinel connection is being (re)made, but refuses them while it has no Redis Cluster routing
-/// table yet.
-async fn until_routable(client: &Client, cluster: bool, timeout: Duration) -> Result<()> {
-    if !cluster || client.is_connected() {
-        return Ok(());
-    }
-    match tokio::time::timeout(timeout, client.wait_for_connect()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(Error::from(e)),
-        Err(_) => Err(Error::Timeout(format!(
-            "no connection to the cluster within commandTimeout ({} ms)",
-            timeout.as_millis()
-        ))),
-    }
-}
-
 /// A connected session store.
 pub struct SessionStore {
-    /// The sessions' connection. It carries only the session methods' own commands, never a
-    /// user's: with fred 10.1 / redis-protocol 6, an error reply that is not valid UTF-8 (easy
-    /// to provoke with arbitrary commands) silently drops one reply and shifts every later reply
-    /// on that connection by one, which would hand one user's session to another. The `client`
-    /// that `index.js` exposes is an ioredis instance with connections of its own.
-    client: Client,
+    /// The sessions' connection, and its health (waiting for it, failing fast on bad
+    /// credentials, reconnecting when it goes silent: see `link`). It carries only the session
+    /// methods' own commands, never a user's: with fred 10.1 / redis-protocol 6, an error reply
+    /// that is not valid UTF-8 (easy to provoke with arbitrary commands) silently drops one reply
+    /// and shifts every later reply on that connection by one, which would hand one user's
+    /// session to another. The `client` that `index.js` exposes is an ioredis instance with
+    /// connections of its own.
+    link: Arc<Link>,
     token: TokenOptions,
     command_timeout: Duration,
     offline_queue: bool,
@@ -90,6 +90,11 @@ pub struct SessionStore {
     /// What the store was made from, for [`SessionStore::dedicated`].
     options: Options,
 }
+
+/// A fred command's future, boxed so that a call waiting for the connection holds none of its
+/// (several KB of) state.
+type Pending<'a, T> =
+    Pin<Box<dyn Future<Output = std::result::Result<T, fred::error::Error>> + Send + 'a>>;
 
 fn bytes(v: &[u8]) -> Value {
     Value::Bytes(v.to_vec().into())
@@ -104,17 +109,9 @@ impl SessionStore {
     /// runtime; never waits for Redis.
     pub fn connect(opts: &Options) -> Result<Self> {
         let cluster = matches!(opts.redis.server, ServerConfig::Clustered { .. });
-        let connection = if cluster {
-            cluster_redirect::session_connection(opts)
-        } else {
-            opts.connection_config()
-        };
-        let client = build_client(opts, connection)?;
-        // The task drives the connection and reconnects forever; commands issued before it
-        // is up wait in fred's queue, bounded by `commandTimeout`.
-        drop(client.connect());
+        let link = Link::connect(opts)?;
         Ok(SessionStore {
-            client,
+            link,
             token: opts.token,
             command_timeout: opts.command_timeout,
             offline_queue: opts.offline_queue,
@@ -128,7 +125,7 @@ impl SessionStore {
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             Err(Error::Closed)
-        } else if !self.offline_queue && !self.client.is_connected() {
+        } else if !self.offline_queue && !self.link.client().is_connected() {
             Err(Error::Offline(
                 "enableOfflineQueue is false, so calls are not queued until it reconnects".into(),
             ))
@@ -137,13 +134,20 @@ impl SessionStore {
         }
     }
 
-    /// The connection, once it can take commands. fred queues commands while a single server
-    /// or Sentinel connection is being (re)made, but refuses them while it has no Redis Cluster
-    /// routing table yet; there the call waits for the connection, within `commandTimeout`.
-    async fn redis(&self) -> Result<&Client> {
+    /// The connection, once it can take commands. While it is being (re)made the call waits
+    /// here (see [`Link::ready`]), within `commandTimeout` and `offlineQueueLimit`, rather than
+    /// in fred's queue; fred also refuses commands while it has no Redis Cluster routing table.
+    async fn redis(&self) -> Result<Client> {
         self.check_open()?;
-        until_routable(&self.client, self.cluster, self.command_timeout).await?;
-        Ok(&self.client)
+        let client = self.link.client();
+        self.link.ready(&client).await?;
+        Ok(client)
+    }
+
+    /// Awaits one fred command on the sessions' connection, watching the connection's health
+    /// (see [`Link::watch`]).
+    async fn send<T>(&self, command: Pending<'_, T>) -> std::result::Result<T, fred::error::Error> {
+        self.link.watch(command).await
     }
 
     fn redis_error(&self, err: fred::error::Error) -> Error {
@@ -152,13 +156,29 @@ impl SessionStore {
                 "no reply from Redis within commandTimeout ({} ms): {details}",
                 self.command_timeout.as_millis()
             )),
+            Error::Protocol(details) => self.protocol_error(details),
             other => other,
         }
     }
 
+    /// `err`, after dropping the connection when it is a protocol error.
+    fn checked(&self, err: Error) -> Error {
+        match err {
+            Error::Protocol(details) => self.protocol_error(details),
+            other => other,
+        }
+    }
+
+    /// A reply no session command can produce: the link cannot be trusted to stay in step,
+    /// so it is dropped and remade before the next call uses it.
+    fn protocol_error(&self, details: String) -> Error {
+        self.link.force_reconnect();
+        Error::Protocol(details)
+    }
+
     /// One script: atomically on a single server; on Redis Cluster as a step that follows
     /// `MOVED` and `ASK` (see `cluster_redirect`).
-    async fn eval<R: FromValue>(
+    async fn eval<R: FromValue + Send>(
         &self,
         script: &'static Script,
         keys: Vec<Key>,
@@ -166,27 +186,28 @@ impl SessionStore {
     ) -> Result<R> {
         let client = self.redis().await?;
         let reply = if self.cluster {
-            self.redirects
-                .run(client, Step::Script(script), keys, args)
+            let step = Step::Script(script);
+            self.send(Box::pin(self.redirects.run(&client, step, keys, args)))
                 .await
         } else {
-            script
-                .evalsha_with_reload::<R, _, _>(client, keys, args)
-                .await
+            self.send(Box::pin(
+                script.evalsha_with_reload::<R, _, _>(&client, keys, args),
+            ))
+            .await
         };
         reply.map_err(|e| self.redis_error(e))
     }
 
-    /// A plain single-key command (Redis Cluster only), following `MOVED` and `ASK`.
-    async fn command<R: FromValue>(
+    /// A plain command on `key`, following `MOVED` and `ASK` on Redis Cluster.
+    async fn command<R: FromValue + Send>(
         &self,
         name: &'static str,
         key: Key,
         args: Vec<Value>,
     ) -> Result<R> {
         let client = self.redis().await?;
-        self.redirects
-            .run(client, Step::Command(name), vec![key], args)
+        let step = Step::Command(name);
+        self.send(Box::pin(self.redirects.run(&client, step, vec![key], args)))
             .await
             .map_err(|e| self.redis_error(e))
     }
@@ -236,8 +257,11 @@ impl SessionStore {
                 }
                 args.extend(session_args[2..].iter().cloned());
                 let created = self
-                    .eval(&SCRIPTS.session_create, vec![session], args)
+                    .eval(&SCRIPTS.session_create, vec![session.clone()], args)
                     .await?;
+                if created != 1 && self.is_own_write(&session, &session_args).await? {
+                    return Ok(token);
+                }
                 if created != 1 {
                     // A collision: that id is someone else's session, so it must leave our index.
                     let _: Value = self
@@ -260,10 +284,13 @@ impl SessionStore {
                     bytes(&keys.session_prefix()),
                 ]);
                 args.extend(session_args[2..].iter().cloned());
-                self.eval(&SCRIPTS.create, vec![session, index.clone()], args)
+                self.eval(&SCRIPTS.create, vec![session.clone(), index.clone()], args)
                     .await?
             };
-            if created == 1 {
+            // A "collision" can be this very call's own write: fred re-sends a command whose
+            // reply was lost with its connection, and the re-sent script finds the session the
+            // first run created.
+            if created == 1 || self.is_own_write(&session, &session_args).await? {
                 if let (true, Some(max)) = (self.cluster, limits.max_sessions) {
                     // Not atomic on a cluster: see `evict_in_cluster`.
                     self.evict_in_cluster(app, &escaped_owner, max, &id).await?;
@@ -276,22 +303,52 @@ impl SessionStore {
         )))
     }
 
+    /// Whether the session at `session` holds exactly the fields `create` writes for these
+    /// `session_args` (owner field, owner, then data field, value, …): then a reported
+    /// collision was this call's own earlier write. A real collision would need a fresh random
+    /// token equal to a live one (2^-64 at the smallest `tokenSize`) *and* the same owner and
+    /// data, so answering with the token opens nothing its caller does not already own.
+    async fn is_own_write(&self, session: &Key, session_args: &[Value]) -> Result<bool> {
+        let reply: Value = self.command("HGETALL", session.clone(), vec![]).await?;
+        // The creation time and deadline are the server's, not part of the comparison; the
+        // owner field is.
+        let kept = |k: &[u8]| k == OWNER_FIELD || !is_reserved(k);
+        let stored: Option<std::collections::BTreeMap<&[u8], &[u8]>> = match &reply {
+            Value::Array(items) => items
+                .chunks(2)
+                .map(|p| Some((value_bytes(p.first()?)?, value_bytes(p.get(1)?)?)))
+                .filter(|p| p.is_none_or(|(k, _)| kept(k)))
+                .collect(),
+            Value::Map(map) => map
+                .iter()
+                .map(|(k, v)| Some((k.as_bytes(), value_bytes(v)?)))
+                .filter(|p| p.is_none_or(|(k, _)| kept(k)))
+                .collect(),
+            _ => None,
+        };
+        // HSET semantics: a repeated field keeps its last value.
+        let wanted: Option<std::collections::BTreeMap<&[u8], &[u8]>> = session_args
+            .chunks(2)
+            .map(|p| Some((value_bytes(p.first()?)?, value_bytes(p.get(1)?)?)))
+            .collect();
+        Ok(stored.is_some() && stored == wanted)
+    }
+
     /// The session's owner and data as the JSON text `[owner, data]`, or `None`.
     pub async fn get(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
         let session = AppKeys::new(app).session(&session_id(token));
         if !self.cluster {
             // The typed command, not a custom one: fred flushes the socket after every custom
             // command and script, but lets typed commands queued together leave in one write.
+            let client = self.redis().await?;
             let reply: Value = self
-                .redis()
-                .await?
-                .hgetall(Bytes::from(session))
+                .send(Box::pin(client.hgetall(Bytes::from(session))))
                 .await
                 .map_err(|e| self.redis_error(e))?;
-            return decode_session(reply);
+            return decode_session(reply).map_err(|e| self.checked(e));
         }
         let reply: Value = self.command("HGETALL", key(session), vec![]).await?;
-        decode_session(reply)
+        decode_session(reply).map_err(|e| self.checked(e))
     }
 
     /// Sets the session's remaining life to `duration` seconds. `false` if it does not exist.
@@ -355,6 +412,18 @@ impl SessionStore {
             == 1)
     }
 
+    /// A nonce that identifies one `kill`/`killAll` call across fred's re-sends, and the life
+    /// of the receipt it leaves (see [`crate::keys`]): fred re-sends only while the call has
+    /// not timed out, so `commandTimeout` plus a margin for the server's clock covers it.
+    fn receipt_args(&self) -> (Value, Value) {
+        let nonce: [u8; 16] = rand::random();
+        let life = self.command_timeout.as_millis().saturating_add(1_000);
+        (
+            bytes(&nonce),
+            Value::from(life.min(i64::MAX as u128) as i64),
+        )
+    }
+
     /// Deletes the session and its index entry. `false` if it did not exist.
     pub async fn kill(&self, app: &[u8], token: &[u8]) -> Result<bool> {
         self.kill_id(app, &session_id(token)).await
@@ -364,14 +433,32 @@ impl SessionStore {
     pub async fn kill_id(&self, app: &[u8], id: &SessionId) -> Result<bool> {
         let keys = AppKeys::new(app);
         let session = key(keys.session(id));
+        let (nonce, receipt_ms) = self.receipt_args();
         if !self.cluster {
-            let args = vec![bytes(id), bytes(OWNER_FIELD), bytes(&keys.index_prefix())];
-            return Ok(self.eval::<i64>(&SCRIPTS.kill, vec![session], args).await? == 1);
+            let receipt = key(keys.kill_receipt(id));
+            let args = vec![
+                bytes(id),
+                bytes(OWNER_FIELD),
+                bytes(&keys.index_prefix()),
+                nonce,
+                receipt_ms,
+            ];
+            return Ok(self
+                .eval::<i64>(&SCRIPTS.kill, vec![session, receipt], args)
+                .await?
+                == 1);
         }
         // The session first, then its index entry: the index may only ever hold too much.
-        let args = vec![bytes(OWNER_FIELD), Value::from("0"), Value::from("")];
+        let receipt = key(keys.kill_receipt_in_slot(id, redis_keyslot(session.as_bytes())));
+        let args = vec![
+            bytes(OWNER_FIELD),
+            Value::from("0"),
+            Value::from(""),
+            nonce,
+            receipt_ms,
+        ];
         let owner: Option<Bytes> = self
-            .eval(&SCRIPTS.session_take, vec![session], args)
+            .eval(&SCRIPTS.session_take, vec![session, receipt], args)
             .await?;
         let Some(owner) = owner else {
             return Ok(false);
@@ -394,15 +481,19 @@ impl SessionStore {
         let keys = AppKeys::new(app);
         let escaped_owner = escape(owner);
         let index = key(keys.index_for_escaped(&escaped_owner));
+        let (nonce, receipt_ms) = self.receipt_args();
         if !self.cluster {
+            let receipt = key(keys.kill_all_receipt(&escaped_owner));
             let args = vec![
                 bytes(&keys.session_prefix()),
                 bytes(OWNER_FIELD),
                 bytes(&escaped_owner),
                 except.as_ref().map_or(Value::from(""), |id| bytes(id)),
+                nonce,
+                receipt_ms,
             ];
             return Ok(self
-                .eval::<i64>(&SCRIPTS.kill_all, vec![index], args)
+                .eval::<i64>(&SCRIPTS.kill_all, vec![index, receipt], args)
                 .await?
                 > 0);
         }
@@ -422,13 +513,24 @@ impl SessionStore {
         let mut deletes = tokio::task::JoinSet::new();
         for id in ids {
             let session = key([&keys.session_prefix()[..], &id[..]].concat());
-            let args = vec![bytes(OWNER_FIELD), Value::from("1"), bytes(&escaped_owner)];
-            let client = self.client.clone();
+            // An index member that is not an id of ours still gets a receipt in its slot.
+            let session_id: SessionId = id[..].try_into().unwrap_or_default();
+            let receipt =
+                key(keys.kill_receipt_in_slot(&session_id, redis_keyslot(session.as_bytes())));
+            let args = vec![
+                bytes(OWNER_FIELD),
+                Value::from("1"),
+                bytes(&escaped_owner),
+                nonce.clone(),
+                receipt_ms.clone(),
+            ];
+            let client = self.link.client();
+            let link = Arc::clone(&self.link);
             let redirects = Arc::clone(&self.redirects);
             deletes.spawn(async move {
                 let step = Step::Script(&SCRIPTS.session_take);
-                let taken: Option<Bytes> =
-                    redirects.run(&client, step, vec![session], args).await?;
+                let take = redirects.run(&client, step, vec![session, receipt], args);
+                let taken: Option<Bytes> = link.watch(Box::pin(take)).await?;
                 Ok::<_, fred::error::Error>(taken.map(|_| id))
             });
         }
@@ -464,23 +566,23 @@ impl SessionStore {
             return Ok(());
         }
         self.redirects.close();
-        if !self.client.is_connected() {
+        let client = self.link.close();
+        if !client.is_connected() {
             // Nothing was ever answered or nothing is left to answer: don't wait for a
             // connection (as ioredis, whose quit() resolves at once while connecting).
-            let client = self.client.clone();
             tokio::spawn(async move {
                 let _ = client.quit().await;
             });
             return Ok(());
         }
-        self.client.quit().await.map_err(|e| self.redis_error(e))
+        client.quit().await.map_err(|e| self.redis_error(e))
     }
 
     /// Marks the store closed at once; the connection is closed in the background.
     pub fn disconnect(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
             self.redirects.close();
-            let client = self.client.clone();
+            let client = self.link.close();
             tokio::spawn(async move {
                 // Nothing waits for this; an error only means the connection was already gone.
                 let _ = client.quit().await;
@@ -503,12 +605,12 @@ impl SessionStore {
     }
 
     /// The connection, once it can take commands (for [`crate::migrate`]'s `SCAN`s).
-    pub(crate) async fn connection(&self) -> Result<&Client> {
+    pub(crate) async fn connection(&self) -> Result<Client> {
         self.redis().await
     }
 
     /// Runs one of [`SCRIPTS`] (for [`crate::migrate`]).
-    pub(crate) async fn run_script<R: FromValue>(
+    pub(crate) async fn run_script<R: FromValue + Send>(
         &self,
         script: &'static Script,
         keys: Vec<Key>,
@@ -532,7 +634,7 @@ impl SessionStore {
 
     /// A plain command on `key` (and, on a single server, other keys in `args`), for
     /// [`crate::migrate`].
-    pub(crate) async fn run_command<R: FromValue>(
+    pub(crate) async fn run_command<R: FromValue + Send>(
         &self,
         name: &'static str,
         key: Key,
@@ -958,7 +1060,7 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
             .map(|(k, v)| (Some(k.as_bytes()), value_bytes(v)))
             .collect(),
         other => {
-            return Err(Error::Redis(format!(
+            return Err(Error::Protocol(format!(
                 "unexpected HGETALL reply: {:?}",
                 other.kind()
             )))
@@ -971,7 +1073,7 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
     let mut fields = Vec::with_capacity(pairs.len());
     for pair in pairs {
         let (Some(k), Some(v)) = pair else {
-            return Err(Error::Redis("malformed HGETALL reply".into()));
+            return Err(Error::Protocol("malformed HGETALL reply".into()));
         };
         if k == OWNER_FIELD {
             owner = Some(v);

@@ -1,10 +1,17 @@
 -- Single server: deletes a session, then its entry in its owner's index, atomically.
--- KEYS[1] the session key
+-- KEYS[1] the session key;  KEYS[2] this call's kill receipt key
 -- ARGV[1] the session id;  ARGV[2] the owner field's name;  ARGV[3] the owner index key's prefix
+-- ARGV[4] this call's nonce;  ARGV[5] the receipt's life in ms
 -- Returns 1, or 0 when the session does not exist (or has expired).
 local owner = session_take(KEYS[1], ARGV[2], false)
 if not owner then
+  -- The same call re-sent after its reply was lost with the connection: it did kill.
+  if redis.call('GET', KEYS[2]) == ARGV[4] then
+    return 1
+  end
   return 0
 end
 index_remove(ARGV[3] .. owner, { ARGV[1] }, 1, 1)
+-- A receipt for a possible re-send of this call; pcall: the kill stands even if it fails.
+redis.pcall('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
 return 1
