@@ -24,6 +24,9 @@ pub enum Error {
     Closed,
     /// Disconnected, and the offline queue is disabled or full.
     Offline(String),
+    /// Redis refused a write because its memory is at `maxmemory` (`OOM command not allowed…`,
+    /// under `maxmemory-policy noeviction` or when nothing is left to evict).
+    OutOfMemory(String),
 }
 
 impl Error {
@@ -44,6 +47,7 @@ impl Error {
             Error::Connection(_) => "ERR_REDIS_CONNECTION",
             Error::Closed => "ERR_CLOSED",
             Error::Offline(_) => "ERR_REDIS_OFFLINE",
+            Error::OutOfMemory(_) => "ERR_REDIS_OOM",
         }
     }
 }
@@ -60,6 +64,7 @@ impl fmt::Display for Error {
                 f.write_str("Connection is closed (quit() or disconnect() was called)")
             }
             Error::Offline(msg) => write!(f, "Redis is not connected: {msg}"),
+            Error::OutOfMemory(msg) => write!(f, "Redis is out of memory: {msg}"),
         }
     }
 }
@@ -77,6 +82,11 @@ impl From<fred::error::Error> for Error {
             )),
             ErrorKind::IO | ErrorKind::Canceled | ErrorKind::Routing => {
                 Error::Connection(format!("{details} ({:?})", err.kind()))
+            }
+            // Redis's error code for a write refused at maxmemory; Redis 6.2 wraps it, inside a
+            // script, as `ERR Error running script (…): @user_script:…: -OOM command not…`.
+            _ if details.starts_with("OOM ") || details.contains(": -OOM command not allowed") => {
+                Error::OutOfMemory(details)
             }
             _ => Error::Redis(details),
         }
@@ -106,5 +116,25 @@ mod tests {
             fred::error::Error::new(fred::error::ErrorKind::Timeout, "took too long").into();
         assert_eq!(err.code(), "ERR_REDIS_TIMEOUT");
         assert!(err.to_string().contains("took too long"));
+    }
+
+    #[test]
+    fn oom_replies_map_to_their_own_code() {
+        let err: Error = fred::error::Error::new(
+            fred::error::ErrorKind::Unknown,
+            "OOM command not allowed when used memory > 'maxmemory'. script: abc",
+        )
+        .into();
+        assert_eq!(err.code(), "ERR_REDIS_OOM");
+        assert!(err.to_string().contains("maxmemory"));
+        let wrapped: Error = fred::error::Error::new(
+            fred::error::ErrorKind::Unknown,
+            "ERR Error running script (call to f_ae81): @user_script:34: @user_script: 34: -OOM command not allowed when used memory > 'maxmemory'.",
+        )
+        .into();
+        assert_eq!(wrapped.code(), "ERR_REDIS_OOM");
+        let other: Error =
+            fred::error::Error::new(fred::error::ErrorKind::Unknown, "ERR OOMish").into();
+        assert_eq!(other.code(), "ERR_REDIS");
     }
 }

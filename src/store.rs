@@ -13,9 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fred::bytes::Bytes;
-use fred::prelude::{
-    Builder, Client, ClientLike, EventInterface, FromValue, HashesInterface, Key, Value,
-};
+use fred::prelude::{Builder, Client, ClientLike, EventInterface, FromValue, Key, Value};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
 use fred::types::{ClusterHash, CustomCommand};
@@ -24,9 +22,10 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
 use crate::error::{Error, Result};
-use crate::keys::{escape, session_id, unescape, AppKeys, OWNER_FIELD};
+use crate::keys::{decode_order, escape, session_id, unescape, AppKeys, ORDER_FIELD, OWNER_FIELD};
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
+use crate::validate::{MAX_DATA_BYTES, MAX_DATA_FIELDS};
 
 /// How many fresh tokens `create` draws before giving up on collisions. With the minimum
 /// `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
@@ -291,11 +290,12 @@ impl SessionStore {
         let seconds = duration.unwrap_or(0);
         let duration = Value::from(seconds as i64);
         // Argument layout shared by create.lua (ARGV[3…]) and step_session_create.lua (ARGV[2…]).
-        let mut session_args = Vec::with_capacity(2 + 2 * fields.len());
+        let mut session_args = Vec::with_capacity(3 + 2 * fields.len());
         session_args.push(bytes(OWNER_FIELD));
         session_args.push(bytes(&escaped_owner));
+        session_args.push(bytes(ORDER_FIELD));
         for (k, v) in &fields {
-            session_args.push(bytes(k.as_bytes()));
+            session_args.push(bytes(k));
             session_args.push(bytes(v.get().as_bytes()));
         }
         for _ in 0..CREATE_ATTEMPTS {
@@ -339,14 +339,12 @@ impl SessionStore {
     pub async fn get(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
         let session = AppKeys::new(app).session(&session_id(token));
         if !self.cluster {
-            // The typed command, not a custom one: fred flushes the socket after every custom
-            // command and script, but lets typed commands queued together leave in one write.
+            // A custom command, not fred's typed `hgetall`: that one turns the reply into a hash
+            // map, which loses the fields' order. The price: fred flushes the socket after
+            // every custom command instead of letting queued typed commands share a write.
             let reply: Value = self
-                .redis()
-                .await?
-                .hgetall(Bytes::from(session))
-                .await
-                .map_err(|e| self.redis_error(e))?;
+                .command("HGETALL", vec![Value::Bytes(session.into())])
+                .await?;
             return decode_session(reply);
         }
         for _ in 0..MISMATCH_ATTEMPTS {
@@ -404,23 +402,45 @@ impl SessionStore {
     }
 
     /// Shallow-merges `data_json` into the session: `null` deletes a key. The TTL is unchanged.
+    /// The data limits hold for the merged data, so no number of updates grows a session past
+    /// them; an update that would is refused whole.
     pub async fn update(&self, app: &[u8], token: &[u8], data_json: &str) -> Result<bool> {
         let fields = split_object(data_json)?;
         let (deletes, sets): (Vec<_>, Vec<_>) = fields.iter().partition(|(_, v)| is_null(v));
-        let mut args = Vec::with_capacity(1 + 2 * sets.len() + deletes.len());
+        let mut args = Vec::with_capacity(5 + 2 * sets.len() + deletes.len());
+        args.push(bytes(OWNER_FIELD));
+        args.push(bytes(ORDER_FIELD));
+        args.push(Value::from(MAX_DATA_BYTES as i64));
+        args.push(Value::from(MAX_DATA_FIELDS as i64));
         args.push(Value::from(sets.len() as i64));
         for (k, v) in &sets {
-            args.push(bytes(k.as_bytes()));
+            args.push(bytes(k));
             args.push(bytes(v.get().as_bytes()));
         }
         for (k, _) in &deletes {
-            args.push(bytes(k.as_bytes()));
+            args.push(bytes(k));
         }
         let session = AppKeys::new(app).session(&session_id(token));
-        Ok(self
+        match self
             .eval_idempotent(&SCRIPTS.update, vec![key(session)], args)
             .await?
-            == 1)
+        {
+            1 => Ok(true),
+            0 => Ok(false),
+            -1 => Err(Error::invalid(
+                "data",
+                format!(
+                    "the session would have more than {MAX_DATA_FIELDS} top-level keys after this update; the limit holds for the whole session"
+                ),
+            )),
+            -2 => Err(Error::invalid(
+                "data",
+                format!(
+                    "the session's data would take more than {MAX_DATA_BYTES} bytes as JSON after this update; the limit holds for the whole session"
+                ),
+            )),
+            other => Err(Error::Redis(format!("unexpected reply to update: {other}"))),
+        }
     }
 
     /// Deletes the session and its index entry. `false` if it did not exist.
@@ -561,12 +581,12 @@ fn value_bytes(v: &Value) -> Option<&[u8]> {
     }
 }
 
-/// Turns an `HGETALL` reply into the `[owner, data]` JSON text, or `None` for a missing key.
-/// Turns an `HGETALL` reply (an array of field, value, … or, from fred's typed command, a map)
-/// into the `[owner, data]` JSON text, or `None` for a missing key.
 /// One field and value of a reply, as bytes when they are strings.
 type RawPair<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
+/// Turns an `HGETALL` reply (an array of field, value, …) into the `[owner, data]` JSON text,
+/// or `None` for a missing key. The data keys come in the order the order field lists, when
+/// the session has one (see [`crate::keys`]), else in the hash's own (insertion) order.
 fn decode_session(reply: Value) -> Result<Option<String>> {
     let pairs: Vec<RawPair<'_>> = match &reply {
         Value::Null => return Ok(None),
@@ -594,6 +614,7 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
         return Ok(None);
     }
     let mut owner = None;
+    let mut order = None;
     let mut fields = Vec::with_capacity(pairs.len());
     for pair in pairs {
         let (Some(k), Some(v)) = pair else {
@@ -601,6 +622,8 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
         };
         if k == OWNER_FIELD {
             owner = Some(v);
+        } else if k == ORDER_FIELD {
+            order = Some(v);
         } else {
             fields.push((k, v));
         }
@@ -608,7 +631,25 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
     let owner = owner
         .and_then(unescape)
         .ok_or_else(|| Error::Redis("session hash has no valid owner field".into()))?;
+    if let Some(order) = order.and_then(decode_order) {
+        fields = in_order(fields, &order);
+    }
     session_json(&owner, fields.into_iter()).map(Some)
+}
+
+/// `fields` in the order `order` lists their keys; any field it does not list follows, in its
+/// place in `fields`.
+fn in_order<'a>(fields: Vec<(&'a [u8], &'a [u8])>, order: &[&[u8]]) -> Vec<(&'a [u8], &'a [u8])> {
+    let mut slots: std::collections::HashMap<&[u8], (&'a [u8], &'a [u8])> =
+        fields.iter().map(|&(k, v)| (k, (k, v))).collect();
+    let mut out = Vec::with_capacity(fields.len());
+    for key in order {
+        if let Some(field) = slots.remove(key) {
+            out.push(field);
+        }
+    }
+    out.extend(fields.into_iter().filter(|(k, _)| slots.contains_key(k)));
+    out
 }
 
 #[cfg(test)]
@@ -636,5 +677,26 @@ mod tests {
         );
         let ownerless = Value::Array(vec![b(b"name"), b(b"1")]);
         assert!(decode_session(ownerless).is_err());
+    }
+
+    #[test]
+    fn follows_the_order_field() {
+        let reply = Value::Array(vec![
+            b(b"c"),
+            b(b"3"),
+            b(OWNER_FIELD),
+            b(b"o"),
+            b(b"a"),
+            b(b"1"),
+            b(ORDER_FIELD),
+            b(b"1:a1:b1:c"),
+            b(b"z"),
+            b(b"26"),
+        ]);
+        // "b" is listed but gone; "z" is not listed and follows in hash order.
+        assert_eq!(
+            decode_session(reply).unwrap().unwrap(),
+            r#"["o",{"a":1,"c":3,"z":26}]"#
+        );
     }
 }
