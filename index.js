@@ -168,6 +168,11 @@ function nativeOptions(options) {
   }
 }
 
+// Instances with calls in flight. The native side reaches an instance only through a WeakRef
+// (see the constructor), so that an instance nobody references can be collected and its
+// connection closed; while calls are pending this set keeps it alive, so that they still settle.
+const busy = new Set()
+
 class SpotsSessions {
   #native
   #client
@@ -184,7 +189,7 @@ class SpotsSessions {
   constructor(options) {
     const opts = nativeOptions(options)
     try {
-      this.#native = new NativeSessions(opts, (meta, values) => this.#onBatch(meta, values))
+      this.#native = new NativeSessions(opts, SpotsSessions.#batchCallback(new WeakRef(this)))
     } catch (err) {
       // Native option errors already name the option; give them the stable code.
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', err.message)
@@ -196,6 +201,17 @@ class SpotsSessions {
       quit: () => this.quit(),
       disconnect: () => this.disconnect(),
     })
+  }
+
+  // The batch callback lives as long as the native instance (a threadsafe function holds it), so
+  // it must not hold the instance strongly: that cycle through native code would keep every
+  // instance, and its connection, forever. It is made here, not in the constructor, because a
+  // closure there would share the constructor's context, which holds `this`.
+  static #batchCallback(ref) {
+    return (meta, values) => {
+      const instance = ref.deref()
+      if (instance !== undefined) instance.#onBatch(meta, values)
+    }
   }
 
   /** The ioredis-style client on this instance's connection (see client.js). */
@@ -278,18 +294,24 @@ class SpotsSessions {
     if (this.#quitting) return this.#quitting
     this.#closing = true
     this.#quitting = this.#whenIdle()
-      .then(() => this.#start((id) => this.#native.quit(id)))
-      .finally(() => this.#client._event('end'))
+      // After disconnect() the native instance is gone, and so is the connection.
+      .then(() => (this.#native === null ? 'OK' : this.#start((id) => this.#native.quit(id))))
+      .finally(() => {
+        this.#release()
+        this.#client._event('end')
+      })
     return this.#quitting
   }
 
   /** Closes the connection at once; calls in flight reject with `ERR_CLOSED`. */
   disconnect() {
     this.#closing = true
-    this.#native.disconnect()
+    this.#native?.disconnect()
     const pending = [...this.#pending.values()]
     this.#pending.clear()
-    this.#native.setActive(false)
+    this.#native?.setActive(false)
+    busy.delete(this)
+    this.#release()
     for (const call of pending) call.reject(closedError())
     this.#settleIdle()
     this.#client._event('end')
@@ -305,7 +327,10 @@ class SpotsSessions {
     let id = (this.#lastId = (this.#lastId + 1) >>> 0)
     if (id === 0) id = this.#lastId = 1 // id 0 carries connection events
     start(id)
-    if (this.#pending.size === 0) this.#native.setActive(true)
+    if (this.#pending.size === 0) {
+      this.#native.setActive(true)
+      busy.add(this)
+    }
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, raw })
     })
@@ -347,8 +372,8 @@ class SpotsSessions {
         call.reject(err)
       }
     }
-    if (pending.size === 0) {
-      this.#native.setActive(false)
+    if (pending.size === 0 && busy.delete(this)) {
+      this.#native?.setActive(false)
       this.#settleIdle()
     }
   }
@@ -357,6 +382,13 @@ class SpotsSessions {
     const colon = text.indexOf(':')
     if (colon < 0) this.#client._event(text)
     else this.#client._event(text.slice(0, colon), text.slice(colon + 1))
+  }
+
+  // Once closed, the native instance is dropped, so that its memory (client, tasks, buffers) is
+  // freed at the next collection even while this instance stays referenced. Completions still in
+  // flight reach this instance through the callback and find nothing pending.
+  #release() {
+    this.#native = null
   }
 
   #whenIdle() {

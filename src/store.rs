@@ -87,6 +87,10 @@ pub struct SessionStore {
     /// Redis Cluster: multi-key steps run one key at a time (see `lua/lib.lua`).
     cluster: bool,
     closed: AtomicBool,
+    /// The task that drives the connection. Closing a client that is not connected aborts it:
+    /// fred's `quit` then waits for a connection that may never come, and that task would hold
+    /// the client, its buffers and its reconnect loop for the life of the process.
+    router: std::sync::Mutex<Option<fred::types::ConnectHandle>>,
 }
 
 fn bytes(v: &[u8]) -> Value {
@@ -125,7 +129,7 @@ impl SessionStore {
         });
         // The task drives the connection and reconnects forever; commands issued before it
         // is up wait in fred's queue, bounded by `commandTimeout`.
-        drop(client.connect());
+        let router = client.connect();
         Ok(SessionStore {
             client,
             options: opts.clone(),
@@ -135,6 +139,7 @@ impl SessionStore {
             offline_queue: opts.offline_queue,
             cluster: matches!(opts.redis.server, ServerConfig::Clustered { .. }),
             closed: AtomicBool::new(false),
+            router: std::sync::Mutex::new(Some(router)),
         })
     }
 
@@ -547,18 +552,30 @@ impl SessionStore {
         if !self.client.is_connected() {
             // Nothing was ever answered or nothing is left to answer: don't wait for a
             // connection (as ioredis, whose quit() resolves at once while connecting).
-            let client = self.client.clone();
-            tokio::spawn(async move {
-                let _ = client.quit().await;
-            });
+            self.stop_router();
             return Ok(());
         }
         self.client.quit().await.map_err(|e| self.redis_error(e))
     }
 
+    /// Ends the connection task of a client that is not connected (see `router`).
+    fn stop_router(&self) {
+        let router = self
+            .router
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(router) = router {
+            router.abort();
+        }
+    }
+
     /// Marks the store closed at once; the connection is closed in the background.
     pub fn disconnect(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
+            if !self.client.is_connected() {
+                self.stop_router();
+            }
             let clients = [
                 Some(self.client.clone()),
                 self.commands_client.get().cloned(),
