@@ -379,6 +379,11 @@ class SpotsSessions {
   }
 
   #onEvent(text) {
+    if (text.startsWith('warning:')) {
+      // A Redis setting that breaks a guarantee (src/store.rs, watch_eviction_policy).
+      process.emitWarning(text.slice(8), { code: 'SPOTS_SESSIONS_EVICTION' })
+      return
+    }
     const colon = text.indexOf(':')
     if (colon < 0) this.#client._event(text)
     else this.#client._event(text.slice(0, colon), text.slice(colon + 1))

@@ -237,8 +237,16 @@ impl NativeSessions {
             })
             .map_err(to_napi)?
         };
+        let store = Arc::new(store);
+        let warnings = Arc::clone(&bridge);
+        {
+            let _entered = runtime.enter();
+            store.watch_eviction_policy(move |warning| {
+                warnings.complete(0, Outcome::Event(format!("warning:{warning}")));
+            });
+        }
         Ok(NativeSessions {
-            store: Arc::new(store),
+            store,
             bridge,
             dispatcher: Dispatcher::start(runtime),
             runtime,

@@ -538,6 +538,60 @@ impl SessionStore {
         Ok(true)
     }
 
+    /// Checks Redis's `maxmemory-policy` on every (re)connection, and calls `warn` once if it
+    /// lets Redis evict keys that are not about to expire anyway (`allkeys-*`, `volatile-*`):
+    /// an evicted owner index makes `killAll` miss that owner's live sessions. A server that
+    /// refuses `CONFIG GET` (a managed Redis, an ACL) is not checked. The task holds neither the
+    /// store nor its connection, so it ends when the store is dropped or closed.
+    pub fn watch_eviction_policy(
+        self: &std::sync::Arc<Self>,
+        warn: impl Fn(String) + Send + 'static,
+    ) {
+        let mut reconnects = self.client.reconnect_rx();
+        let store = std::sync::Arc::downgrade(self);
+        let connected = self.client.is_connected();
+        tokio::spawn(async move {
+            let mut ready = connected;
+            loop {
+                if !ready {
+                    match reconnects.recv().await {
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return,
+                    }
+                }
+                ready = false;
+                let Some(store) = store.upgrade() else { return };
+                if store.closed.load(Ordering::Acquire) {
+                    return;
+                }
+                if let Ok(Some(policy)) = store.eviction_policy().await {
+                    if evicts_live_keys(&policy) {
+                        warn(format!(
+                            "Redis's maxmemory-policy is {policy}: under memory pressure Redis may evict owner indexes of live sessions, and killAll() would then miss those sessions. Use maxmemory-policy noeviction (see the README, \"Eviction\")."
+                        ));
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// `CONFIG GET maxmemory-policy`, or `None` when the server does not say.
+    async fn eviction_policy(&self) -> Result<Option<String>> {
+        let reply: Vec<Value> = self
+            .client
+            .custom(
+                CustomCommand::new_static("CONFIG", ClusterHash::Random, false),
+                vec![Value::from("GET"), Value::from("maxmemory-policy")],
+            )
+            .await
+            .map_err(|e| self.redis_error(e))?;
+        Ok(reply
+            .get(1)
+            .and_then(value_bytes)
+            .map(|v| String::from_utf8_lossy(v).into_owned()))
+    }
+
     /// Closes the connection after the commands already sent have been answered.
     pub async fn quit(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
@@ -588,6 +642,13 @@ impl SessionStore {
             });
         }
     }
+}
+
+/// True for the `maxmemory-policy` values under which Redis may evict an owner index while its
+/// sessions live: every `allkeys-*` and `volatile-*` policy. Even `volatile-ttl` picks its
+/// victims from a sample, so an index can go before the sessions it lists.
+fn evicts_live_keys(policy: &str) -> bool {
+    policy.starts_with("allkeys-") || policy.starts_with("volatile-")
 }
 
 fn value_bytes(v: &Value) -> Option<&[u8]> {
@@ -694,6 +755,24 @@ mod tests {
         );
         let ownerless = Value::Array(vec![b(b"name"), b(b"1")]);
         assert!(decode_session(ownerless).is_err());
+    }
+
+    #[test]
+    fn evicting_policies() {
+        for p in [
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+        ] {
+            assert!(evicts_live_keys(p), "{p}");
+        }
+        assert!(evicts_live_keys("volatile-ttl"));
+        for p in ["noeviction", ""] {
+            assert!(!evicts_live_keys(p), "{p}");
+        }
     }
 
     #[test]

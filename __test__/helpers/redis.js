@@ -142,7 +142,8 @@ async function startRedis(opts = {}) {
     '--loglevel', 'warning',
     ...(opts.args ?? []),
   ]
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  // SPOTS_TEST_REDIS_SERVER: another server binary (Redis 6.2, Valkey) for compatibility runs.
+  const child = spawn(process.env.SPOTS_TEST_REDIS_SERVER || 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   const exited = new Promise((resolve) => child.once('exit', resolve))
