@@ -567,7 +567,7 @@ impl SessionStore {
                 if let Ok(Some(policy)) = store.eviction_policy().await {
                     if evicts_live_keys(&policy) {
                         warn(format!(
-                            "Redis's maxmemory-policy is {policy}: under memory pressure Redis may evict owner indexes of live sessions, and killAll() would then miss those sessions. Use maxmemory-policy noeviction (see the README, \"Eviction\")."
+                            "Redis's maxmemory-policy is {policy}: under memory pressure Redis may evict owner indexes of live sessions, and killAll() would then miss those sessions. Use maxmemory-policy noeviction (see the README, \"Guarantees: Eviction\")."
                         ));
                         return;
                     }
