@@ -12,6 +12,7 @@ const { spawn } = require('node:child_process')
 const { SpotsSessions } = require('..')
 const { startRedis, sleep } = require('./helpers/redis')
 const { sessionKey } = require('./helpers/layout')
+const { startCluster } = require('./helpers/topologies')
 
 const pkg = path.join(__dirname, '..')
 const MAX_BYTES = 1024 * 1024
@@ -185,6 +186,46 @@ describe('data hardening', () => {
       assert.equal(await s.update({ app: 'fid', token, data: { '\uD800': null, '\uDBFF': 6 } }), true)
       assert.equal(JSON.stringify((await s.get({ app: 'fid', token })).data), JSON.stringify(merge(data, { '\uD800': null, '\uDBFF': 6 })))
     })
+  })
+})
+
+describe('Redis Cluster (step scripts)', () => {
+  let cluster
+  let s
+  before(async () => {
+    cluster = await startCluster()
+    s = new SpotsSessions({ cluster: cluster.seeds })
+  })
+  after(async () => {
+    await s.quit()
+    await cluster.stop()
+  })
+
+  test('maxmemory: create and update are refused with ERR_REDIS_OOM, nothing written', async () => {
+    const token = await s.create({ app: 'oom', ownerId: 'o', data: { a: 1 } })
+    const keys = await cluster.dbsize()
+    await cluster.commandAll('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+    await cluster.commandAll('CONFIG', 'SET', 'maxmemory', '1')
+    try {
+      for (let i = 0; i < 10; i++) {
+        await rejectsWith(s.create({ app: 'oom', ownerId: `n${i}`, data: { pad: 'x'.repeat(100) }, duration: 600 }), 'ERR_REDIS_OOM')
+      }
+      await rejectsWith(s.update({ app: 'oom', token, data: { b: 2 } }), 'ERR_REDIS_OOM')
+      assert.equal(await cluster.dbsize(), keys)
+      assert.deepEqual(await s.get({ app: 'oom', token }), { ownerId: 'o', data: { a: 1 } })
+    } finally {
+      await cluster.commandAll('CONFIG', 'SET', 'maxmemory', '0')
+    }
+  })
+
+  test('data limits hold per session, and key order survives an unordered hash', async () => {
+    const token = await s.create({ app: 'lim', ownerId: 'o' })
+    const first = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`a${i}`, 'v'.repeat(i % 3 ? 1 : 80)]))
+    assert.equal(await s.update({ app: 'lim', token, data: first }), true)
+    await rejectsWith(s.update({ app: 'lim', token, data: { b0: 1, b1: 2, b2: 3, b3: 4, b4: 5, b5: 6, b6: 7, b7: 8, b8: 9, b9: 10, ba: 11, bb: 12, bc: 13, bd: 14, be: 15, bf: 16, bg: 17, bh: 18, bi: 19, bj: 20, bk: 21, bl: 22, bm: 23, bn: 24, bo: 25 } }), 'ERR_INVALID_ARG_VALUE', /^data:/)
+    const patch = { a5: null, z: 1, a0: 'first stays first' }
+    assert.equal(await s.update({ app: 'lim', token, data: patch }), true)
+    assert.equal(JSON.stringify((await s.get({ app: 'lim', token })).data), JSON.stringify(merge(first, patch)))
   })
 })
 
