@@ -104,7 +104,8 @@ export interface KillAllSessionsDto {
 
 /**
  * Errors carry a stable `code`: `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` (bad input; the
- * message names the field), `ERR_REDIS_TIMEOUT`, `ERR_REDIS_CONNECTION`, `ERR_REDIS` (an error
+ * message names the field), `ERR_REDIS_TIMEOUT`, `ERR_REDIS_CONNECTION`, `ERR_REDIS_OOM` (a write
+ * refused at Redis's `maxmemory`), `ERR_REDIS` (an error
  * reply; the message is Redis's own for `client` commands), `ERR_CLOSED` (after
  * `quit()`/`disconnect()`), `ERR_NOT_SUPPORTED` (a `client` feature this package does not provide).
  */
