@@ -15,66 +15,54 @@ if #hash == 0 then
   return 0
 end
 
--- The stored data: each key's share of the JSON text (`"key":value`), and the keys in order.
-local share, stored, order = {}, {}, false
+-- The merged data: each key's value length, the number of keys, and the bytes of keys and
+-- values together. Existing keys keep their place, new ones are appended, null deletes.
+local len, order = {}, false
+local count, bytes = 0, 0
 for i = 1, #hash, 2 do
   local f = hash[i]
   if f == order_field then
     order = hash[i + 1]
   elseif f ~= owner_field then
-    share[f] = json_string_len(f) + 1 + #hash[i + 1]
-    stored[#stored + 1] = f
+    len[f] = #hash[i + 1]
+    count = count + 1
+    bytes = bytes + #f + #hash[i + 1]
   end
 end
--- A listpack hash is already in insertion order; a hashtable keeps its order in the order field
--- (keys it lacks, from a session written before there was one, follow in hash order).
-local keys, listed = {}, {}
-if order then
-  for _, f in ipairs(decode_order(order)) do
-    if share[f] and not listed[f] then
-      keys[#keys + 1] = f
-      listed[f] = true
-    end
-  end
-end
-for _, f in ipairs(stored) do
-  if not listed[f] then
-    keys[#keys + 1] = f
-  end
-end
-
--- The merged data's size: existing keys keep their place, new ones are appended, null deletes.
-local count, bytes, reordered = #keys, 0, false
-for _, f in ipairs(keys) do
-  bytes = bytes + share[f]
-end
+local added, removed = {}, false
 for i = first, last, 2 do
   local f = ARGV[i]
-  local new = json_string_len(f) + 1 + #ARGV[i + 1]
-  if share[f] then
-    bytes = bytes - share[f]
+  if len[f] then
+    bytes = bytes - #f - len[f]
   else
     count = count + 1
-    keys[#keys + 1] = f
-    reordered = true
+    added[#added + 1] = f
   end
-  share[f] = new
-  bytes = bytes + new
+  len[f] = #ARGV[i + 1]
+  bytes = bytes + #f + len[f]
 end
 for i = last + 1, #ARGV do
   local f = ARGV[i]
-  if share[f] then
-    bytes = bytes - share[f]
-    share[f] = nil
+  if len[f] then
+    bytes = bytes - #f - len[f]
+    len[f] = nil
     count = count - 1
-    reordered = true
+    removed = true
   end
 end
 if count > tonumber(ARGV[4]) then
   return -1
 end
--- `{`, `}` and the commas between the fields.
-if 2 + bytes + math.max(count - 1, 0) > tonumber(ARGV[3]) then
+-- The JSON text: braces, quotes and a colon per key, commas between, plus the keys' escapes.
+-- Escapes add at most 5 bytes per key byte, so they are counted only near the limit.
+local max_bytes = tonumber(ARGV[3])
+local size = 2 + bytes + 3 * count + math.max(count - 1, 0)
+if size <= max_bytes and size + 5 * bytes > max_bytes then
+  for f in pairs(len) do
+    size = size + json_string_len(f) - #f - 2
+  end
+end
+if size > max_bytes then
   return -2
 end
 
@@ -85,13 +73,32 @@ end
 for i = last + 1, #ARGV, 200 do
   redis.call('HDEL', key, unpack(ARGV, i, math.min(i + 199, #ARGV)))
 end
-if (reordered or not order) and is_unordered(key) then
-  local remaining = {}
-  for _, f in ipairs(keys) do
-    if share[f] then
-      remaining[#remaining + 1] = f
+
+-- A listpack hash is in insertion order; once Redis has made it an unordered hashtable the
+-- order field keeps the order (see lib.lua). Written the first time the hash is found
+-- unordered (the order read above is still the listpack's), then whenever keys come or go.
+if order and (#added > 0 or removed) or not order and is_unordered(key) then
+  local keys, seen = {}, {}
+  local function keep(f)
+    if len[f] and not seen[f] then
+      keys[#keys + 1] = f
+      seen[f] = true
     end
   end
-  redis.call('HSET', key, order_field, encode_order(remaining))
+  if order then
+    for _, f in ipairs(decode_order(order)) do
+      keep(f)
+    end
+  end
+  -- Keys the order field lacks (a session written before it had one) follow in hash order.
+  for i = 1, #hash, 2 do
+    if hash[i] ~= order_field and hash[i] ~= owner_field then
+      keep(hash[i])
+    end
+  end
+  for _, f in ipairs(added) do
+    keep(f)
+  end
+  redis.call('HSET', key, order_field, encode_order(keys))
 end
 return 1
