@@ -259,8 +259,9 @@ export interface MigrationReport {
  * Errors carry a stable `code`: `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` (bad input; the
  * message names the field), `ERR_REDIS_TIMEOUT`, `ERR_REDIS_CONNECTION`, `ERR_REDIS_OFFLINE`,
  * `ERR_REDIS_AUTH` (credentials refused), `ERR_REDIS_PROTOCOL` (an impossible reply; the
- * connection was dropped), `ERR_REDIS` (an error reply), `ERR_CLOSED` (after
- * `quit()`/`disconnect()`). Errors of `client` are ioredis's own.
+ * connection was dropped), `ERR_REDIS_OOM` (a write refused at Redis's `maxmemory`), `ERR_REDIS`
+ * (an error reply), `ERR_CLOSED` (after `quit()`/`disconnect()`). Errors of `client` are
+ * ioredis's own.
  */
 export interface SpotsSessionsError extends Error {
   code: string

@@ -15,6 +15,7 @@ const { clientOptionsOf, ioredisArguments, createClient, quitClient } = require(
 const TAG_VALUE = 0
 const TAG_SESSION = 1
 const TAG_ERROR = 2
+const TAG_WARNING = 3
 
 function codedError(Ctor, code, message) {
   const err = new Ctor(message)
@@ -198,6 +199,11 @@ function migrateOptions(options) {
   }
 }
 
+// Instances with calls in flight. The native side reaches an instance only through a WeakRef
+// (see the constructor), so that an instance nobody references can be collected and its
+// connection closed; while calls are pending this set keeps it alive, so that they still settle.
+const busy = new Set()
+
 class SpotsSessions {
   #native
   // What `client` is built from: the options as the native side took them, and as given.
@@ -217,13 +223,24 @@ class SpotsSessions {
   constructor(options) {
     const opts = nativeOptions(options)
     try {
-      this.#native = new NativeSessions(opts, (meta, values) => this.#onBatch(meta, values))
+      this.#native = new NativeSessions(opts, SpotsSessions.#batchCallback(new WeakRef(this)))
     } catch (err) {
       // Native option errors already name the option; give them the stable code.
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', err.message)
     }
     this.#nativeOptions = opts
     this.#options = clientOptionsOf(options)
+  }
+
+  // The batch callback lives as long as the native instance (a threadsafe function holds it), so
+  // it must not hold the instance strongly: that cycle through native code would keep every
+  // instance, and its connection, forever. It is made here, not in the constructor, because a
+  // closure there would share the constructor's context, which holds `this`.
+  static #batchCallback(ref) {
+    return (meta, values) => {
+      const instance = ref.deref()
+      if (instance !== undefined) instance.#onBatch(meta, values)
+    }
   }
 
   /**
@@ -425,7 +442,10 @@ class SpotsSessions {
   quit() {
     if (this.#quitting) return this.#quitting
     this.#closing = true
-    const sessions = this.#whenIdle().then(() => this.#start((id) => this.#native.quit(id)))
+    const sessions = this.#whenIdle()
+      // After disconnect() the native instance is gone, and so is the connection.
+      .then(() => (this.#native === null ? 'OK' : this.#start((id) => this.#native.quit(id))))
+      .finally(() => this.#release())
     const client = this.#client === undefined ? undefined : quitClient(this.#client)
     this.#quitting = client === undefined ? sessions : Promise.all([sessions, client]).then(([ok]) => ok)
     return this.#quitting
@@ -434,11 +454,13 @@ class SpotsSessions {
   /** Closes the connection (and `client`'s) at once; calls in flight reject with `ERR_CLOSED`. */
   disconnect() {
     this.#closing = true
-    this.#native.disconnect()
+    this.#native?.disconnect()
     if (this.#client !== undefined) this.#client.disconnect()
     const pending = [...this.#pending.values()]
     this.#pending.clear()
-    this.#native.setActive(false)
+    this.#native?.setActive(false)
+    busy.delete(this)
+    this.#release()
     for (const call of pending) call.reject(closedError())
     this.#settleIdle()
   }
@@ -449,9 +471,13 @@ class SpotsSessions {
   }
 
   #start(start) {
-    const id = (this.#lastId = (this.#lastId + 1) >>> 0)
+    let id = (this.#lastId = (this.#lastId + 1) >>> 0)
+    if (id === 0) id = this.#lastId = 1 // id 0 carries warnings, never a call
     start(id)
-    if (this.#pending.size === 0) this.#native.setActive(true)
+    if (this.#pending.size === 0) {
+      this.#native.setActive(true)
+      busy.add(this)
+    }
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
     })
@@ -465,6 +491,11 @@ class SpotsSessions {
       const tag = meta[i + 1]
       const code = meta[i + 2]
       const value = code === 0 ? false : code === 1 ? true : code === 2 ? null : values[code - 4]
+      if (tag === TAG_WARNING) {
+        // A Redis setting that breaks a guarantee (src/store.rs, watch_eviction_policy).
+        process.emitWarning(value, { code: 'SPOTS_SESSIONS_EVICTION' })
+        continue
+      }
       const call = pending.get(meta[i])
       if (call === undefined) continue // settled already by disconnect()
       pending.delete(meta[i])
@@ -487,10 +518,17 @@ class SpotsSessions {
         call.reject(err)
       }
     }
-    if (pending.size === 0) {
-      this.#native.setActive(false)
+    if (pending.size === 0 && busy.delete(this)) {
+      this.#native?.setActive(false)
       this.#settleIdle()
     }
+  }
+
+  // Once closed, the native instance is dropped, so that its memory (client, tasks, buffers) is
+  // freed at the next collection even while this instance stays referenced. Completions still in
+  // flight reach this instance through the callback and find nothing pending.
+  #release() {
+    this.#native = null
   }
 
   #whenIdle() {

@@ -10,7 +10,8 @@
 //! (booleans cost none), and no call creates its own threadsafe function or N-API async work.
 //!
 //! Tags: `0` resolve with `value` (a string or boolean); `1` a `get` result, `value` is
-//! `[owner, data]` JSON text or `null` (not found); `2` reject, `value` is `"<code>:<message>"`.
+//! `[owner, data]` JSON text or `null` (not found); `2` reject, `value` is `"<code>:<message>"`;
+//! `3` (id `0`, no call) a warning about the server's configuration, `value` is its text.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -31,6 +32,8 @@ pub enum Outcome {
     Session(Option<String>),
     /// Reject.
     Failed(Error),
+    /// Not a call's outcome: a warning for `process.emitWarning` (delivered with id 0).
+    Warning(String),
 }
 
 impl<T: Into<Outcome>> From<crate::error::Result<T>> for Outcome {
@@ -106,6 +109,7 @@ fn flatten(items: Vec<(u32, Outcome)>) -> (Vec<u32>, Vec<Value>) {
             Outcome::Session(Some(json)) => (1, push(json)),
             Outcome::Session(None) => (1, NULL),
             Outcome::Failed(err) => (2, push(format!("{}:{err}", err.code()))),
+            Outcome::Warning(text) => (3, push(text)),
         };
         meta.extend_from_slice(&[id, tag, code]);
     }

@@ -27,6 +27,9 @@ pub enum Error {
     /// A reply that no session command can produce (nested too deep, of the wrong type): the
     /// server is not behaving as Redis or the link is corrupted. The connection is dropped.
     Protocol(String),
+    /// Redis refused a write because its memory is at `maxmemory` (`OOM command not allowed…`,
+    /// under `maxmemory-policy noeviction` or when nothing is left to evict).
+    OutOfMemory(String),
 }
 
 impl Error {
@@ -49,6 +52,7 @@ impl Error {
             Error::Offline(_) => "ERR_REDIS_OFFLINE",
             Error::Auth(_) => "ERR_REDIS_AUTH",
             Error::Protocol(_) => "ERR_REDIS_PROTOCOL",
+            Error::OutOfMemory(_) => "ERR_REDIS_OOM",
         }
     }
 }
@@ -69,6 +73,7 @@ impl fmt::Display for Error {
                 f,
                 "Redis sent a reply no session command can produce; the connection was dropped: {msg}"
             ),
+            Error::OutOfMemory(msg) => write!(f, "Redis is out of memory: {msg}"),
         }
     }
 }
@@ -86,6 +91,11 @@ impl From<fred::error::Error> for Error {
             )),
             ErrorKind::IO | ErrorKind::Canceled | ErrorKind::Routing => {
                 Error::Connection(format!("{details} ({:?})", err.kind()))
+            }
+            // Redis's error code for a write refused at maxmemory; Redis 6.2 wraps it, inside a
+            // script, as `ERR Error running script (…): @user_script:…: -OOM command not…`.
+            _ if details.starts_with("OOM ") || details.contains(": -OOM command not allowed") => {
+                Error::OutOfMemory(details)
             }
             // fred 10.1 reports a command that found no connection to write to (after its
             // retries) as `Unknown` "Failed to route command.": the connection was lost.
@@ -135,6 +145,26 @@ mod tests {
         let shape: Error = FredError::new(ErrorKind::Parse, "Could not convert to i64").into();
         assert_eq!(shape.code(), "ERR_REDIS_PROTOCOL");
         let other: Error = FredError::new(ErrorKind::Unknown, "ERR unknown").into();
+        assert_eq!(other.code(), "ERR_REDIS");
+    }
+
+    #[test]
+    fn oom_replies_map_to_their_own_code() {
+        let err: Error = fred::error::Error::new(
+            fred::error::ErrorKind::Unknown,
+            "OOM command not allowed when used memory > 'maxmemory'. script: abc",
+        )
+        .into();
+        assert_eq!(err.code(), "ERR_REDIS_OOM");
+        assert!(err.to_string().contains("maxmemory"));
+        let wrapped: Error = fred::error::Error::new(
+            fred::error::ErrorKind::Unknown,
+            "ERR Error running script (call to f_ae81): @user_script:34: @user_script: 34: -OOM command not allowed when used memory > 'maxmemory'.",
+        )
+        .into();
+        assert_eq!(wrapped.code(), "ERR_REDIS_OOM");
+        let other: Error =
+            fred::error::Error::new(fred::error::ErrorKind::Unknown, "ERR OOMish").into();
         assert_eq!(other.code(), "ERR_REDIS");
     }
 }

@@ -3,6 +3,7 @@
 //! | what | key | type | contents |
 //! | --- | --- | --- | --- |
 //! | a session | `S1:<app>:<id>` | hash | field `\xFF` → `<owner>`; one field per top-level data key → that value's JSON text |
+//! | | | | field `\xFC` (only once Redis stores the hash unordered) → the data keys in order |
 //! | an owner's index | `O1:<app>:<owner>` | sorted set | member `<id>`, score = expiry in seconds since the epoch, rounded up (`+inf`: never) |
 //!
 //! - `<id>` is the first 16 bytes of SHA-256(token), as raw bytes. The token itself is never
@@ -15,6 +16,10 @@
 //! - The owner field's name is the single byte `0xFF`, which never occurs in UTF-8 and therefore
 //!   never equals a data key. It holds the *escaped* owner so that a script can form the index
 //!   key as `index_prefix(app) .. owner` without re-implementing the escaping.
+//! - The order field `0xFC` (also never in UTF-8) keeps the data keys' order once Redis has
+//!   converted the hash from a listpack (insertion-ordered) to a hashtable (unordered): each
+//!   key, in order, as `<decimal length>:<bytes>`. The scripts write it (`lua/lib.lua`);
+//!   sessions without it are in insertion order already.
 //! - The `1` in `S1:`/`O1:` is the layout version; a later version can find and migrate these keys.
 //! - Two more reserved fields, added without a format bump (an older session simply lacks them):
 //!   `\xFE` → the session's creation time and `\xFD` → its `maxAge` deadline, both ms since the
@@ -58,6 +63,23 @@ pub const DEADLINE_FIELD: &[u8] = b"\xFD";
 /// UTF-8, which never contains a byte 0xF8..=0xFF, so a one-byte name in that range is reserved.
 pub fn is_reserved(field: &[u8]) -> bool {
     matches!(field, [b] if *b >= 0xF8)
+}
+
+/// Name of the hash field that keeps the data keys' order, when Redis no longer does.
+pub const ORDER_FIELD: &[u8] = b"\xFC";
+
+/// The data keys listed in an order field's value (see the module docs), or `None` when it is
+/// malformed.
+pub fn decode_order(mut text: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut keys = Vec::new();
+    while !text.is_empty() {
+        let colon = text.iter().position(|&b| b == b':')?;
+        let len: usize = std::str::from_utf8(&text[..colon]).ok()?.parse().ok()?;
+        let rest = &text[colon + 1..];
+        keys.push(rest.get(..len)?);
+        text = &rest[len..];
+    }
+    Some(keys)
 }
 
 /// Length in bytes of a session id.
@@ -459,8 +481,26 @@ mod tests {
     }
 
     #[test]
-    fn owner_field_is_not_utf8() {
-        // Bytes 0xF8..=0xFF never occur in UTF-8, so no data key (a UTF-8 string) can equal it.
+    fn owner_and_order_fields_are_not_utf8() {
+        // Bytes 0xF8..=0xFF never occur in UTF-8 (nor WTF-8), so no data key can equal them.
         assert!(OWNER_FIELD.iter().all(|&b| b >= 0xF8));
+        assert!(ORDER_FIELD.iter().all(|&b| b >= 0xF8));
+        assert_ne!(OWNER_FIELD, ORDER_FIELD);
+        for f in [CREATED_FIELD, DEADLINE_FIELD] {
+            assert_ne!(f, ORDER_FIELD);
+        }
+        assert!(is_reserved(ORDER_FIELD));
+    }
+
+    #[test]
+    fn decodes_order_fields() {
+        assert_eq!(decode_order(b""), Some(vec![]));
+        assert_eq!(
+            decode_order(b"1:a3:b:c0:"),
+            Some(vec![&b"a"[..], b"b:c", b""])
+        );
+        for bad in [&b"1"[..], b"x:a", b"5:abc", b"-1:"] {
+            assert_eq!(decode_order(bad), None);
+        }
     }
 }

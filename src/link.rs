@@ -14,11 +14,12 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use fred::error::{Error as FredError, ErrorKind};
 use fred::prelude::{Client, ClientLike, EventInterface};
+use fred::types::ConnectHandle;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
@@ -96,6 +97,11 @@ pub fn configuration_failure(err: &FredError) -> Option<Error> {
 pub struct Link {
     /// The current client; replaced only on Redis Cluster (see [`Link::force_reconnect`]).
     client: RwLock<Client>,
+    /// The task that drives the current client's connection. Closing a client that is not
+    /// connected aborts it: fred's `quit` would wait for a connection that may never come, and
+    /// the task would hold the client, its buffers and its reconnect loop for the life of the
+    /// process.
+    router: Mutex<Option<ConnectHandle>>,
     /// Which client's events count: those of a replaced client are ignored.
     generation: AtomicU64,
     options: Options,
@@ -133,6 +139,7 @@ impl Link {
         let client = session_client(options)?;
         let link = Arc::new(Link {
             client: RwLock::new(client.clone()),
+            router: Mutex::new(None),
             generation: AtomicU64::new(0),
             options: options.clone(),
             closed: AtomicBool::new(false),
@@ -151,7 +158,7 @@ impl Link {
         });
         link.listen(&client, 0);
         // fred's task drives the connection and reconnects forever.
-        drop(client.connect());
+        link.set_router(client.connect());
         Ok(link)
     }
 
@@ -188,10 +195,32 @@ impl Link {
             .clone()
     }
 
-    /// Marks the link closed (no more client replacements) and returns the client to close.
-    pub fn close(&self) -> Client {
+    /// Keeps the current client's connection task, returning the one it replaces.
+    fn set_router(&self, router: ConnectHandle) -> Option<ConnectHandle> {
+        self.router
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .replace(router)
+    }
+
+    /// Marks the link closed (no more client replacements) and returns the client to quit, or
+    /// `None` when it is not connected: then its connection task is ended here instead (there
+    /// is nothing to answer, and fred's `quit` would wait for a connection).
+    pub fn close(&self) -> Option<Client> {
         self.closed.store(true, Ordering::Release);
-        self.client()
+        let client = self.client();
+        if client.is_connected() {
+            return Some(client);
+        }
+        let router = self
+            .router
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(router) = router {
+            router.abort();
+        }
+        None
     }
 
     fn now(&self) -> u64 {
@@ -342,14 +371,14 @@ impl Link {
         };
         let generation = self.generation.load(Ordering::Acquire) + 1;
         self.listen(&fresh, generation);
-        drop(fresh.connect());
+        let router = fresh.connect();
         let connected =
             tokio::time::timeout(self.options.connect_timeout, fresh.wait_for_connect())
                 .await
                 .is_ok_and(|r| r.is_ok());
         if !connected || self.closed.load(Ordering::Acquire) {
             // Tried again after the next silent call; this client goes away.
-            tokio::spawn(async move { fresh.quit().await });
+            router.abort();
             return;
         }
         *self
@@ -357,11 +386,16 @@ impl Link {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
         self.generation.store(generation, Ordering::Release);
+        let old_router = self.set_router(router);
         self.connected();
-        // The old client's connections may be silent: don't wait long for its QUIT.
+        // The old client's connections may be silent: don't wait long for its QUIT, then end
+        // its connection task whatever it is doing.
         let timeout = self.options.connect_timeout;
         tokio::spawn(async move {
             let _ = tokio::time::timeout(timeout, old.quit()).await;
+            if let Some(router) = old_router {
+                router.abort();
+            }
         });
     }
 }

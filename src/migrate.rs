@@ -35,7 +35,9 @@ use serde_json::json;
 
 use crate::data::split_object;
 use crate::error::{Error, Result};
-use crate::keys::{escape, parse_v1_key, session_id, AppKeys, OWNER_FIELD, V1_PATTERN};
+use crate::keys::{
+    escape, parse_v1_key, session_id, AppKeys, ORDER_FIELD, OWNER_FIELD, V1_PATTERN,
+};
 use crate::scripts::SCRIPTS;
 use crate::store::SessionStore;
 use crate::validate;
@@ -255,7 +257,7 @@ fn split_value(value: &[u8]) -> std::result::Result<Vec<StoredField>, String> {
     })?;
     Ok(fields
         .into_iter()
-        .map(|(k, v)| (k.into_bytes(), v.get().as_bytes().to_vec()))
+        .map(|(k, v)| (k, v.get().as_bytes().to_vec()))
         .collect())
 }
 
@@ -507,6 +509,7 @@ impl Migration {
             flag(opts.dry_run),
             flag(opts.delete_old),
             Value::from(MARKER_GRACE_SECS as i64),
+            bytes(ORDER_FIELD),
         ]);
         for (k, v) in fields {
             args.push(bytes(k));
@@ -583,7 +586,12 @@ impl Migration {
             let index = key(keys.index_for_escaped(&escaped_owner));
             let expiry = self.store.run_index_add(&index, &id, read.duration).await?;
             let mut args = Vec::with_capacity(3 + 2 * fields.len());
-            args.extend([expiry, bytes(OWNER_FIELD), bytes(&escaped_owner)]);
+            args.extend([
+                expiry,
+                bytes(OWNER_FIELD),
+                bytes(&escaped_owner),
+                bytes(ORDER_FIELD),
+            ]);
             for (k, v) in fields {
                 args.push(bytes(k));
                 args.push(bytes(v));

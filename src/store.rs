@@ -19,24 +19,27 @@ use std::time::Duration;
 
 use fred::bytes::Bytes;
 use fred::prelude::{
-    Builder, Client, ClientLike, ConnectionConfig, FromValue, HashesInterface, Key, Value,
+    Builder, Client, ClientLike, ConnectionConfig, EventInterface, FromValue, Key, Value,
 };
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
+use fred::types::{ClusterHash, CustomCommand};
 use fred::util::redis_keyslot;
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::cluster_redirect::{self, Redirects, Step};
 use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
 use crate::error::{Error, Result};
 use crate::keys::{
-    escape, is_reserved, session_id, unescape, AppKeys, SessionId, CREATED_FIELD, DEADLINE_FIELD,
-    OWNER_FIELD,
+    decode_order, escape, is_reserved, session_id, unescape, AppKeys, SessionId, CREATED_FIELD,
+    DEADLINE_FIELD, ORDER_FIELD, OWNER_FIELD,
 };
 use crate::link::Link;
 use crate::manage::{self, CreateLimits, Listed};
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
+use crate::validate::{MAX_DATA_BYTES, MAX_DATA_FIELDS};
 
 /// How many fresh tokens `create` draws before giving up on collisions. With the minimum
 /// `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
@@ -229,12 +232,14 @@ impl SessionStore {
         let seconds = duration.unwrap_or(0);
         let duration = Value::from(seconds as i64);
         let max_age = Value::from(limits.max_age.unwrap_or(0) as i64);
-        // Argument layout shared by create.lua (ARGV[3…]) and step_session_create.lua (ARGV[2…]).
+        // The owner field and owner, then the data pairs: the fields `create` writes (see
+        // `is_own_write`); create.lua and step_session_create.lua take them with other
+        // arguments between the two parts.
         let mut session_args = Vec::with_capacity(2 + 2 * fields.len());
         session_args.push(bytes(OWNER_FIELD));
         session_args.push(bytes(&escaped_owner));
         for (k, v) in &fields {
-            session_args.push(bytes(k.as_bytes()));
+            session_args.push(bytes(k));
             session_args.push(bytes(v.get().as_bytes()));
         }
         for _ in 0..CREATE_ATTEMPTS {
@@ -250,6 +255,7 @@ impl SessionStore {
                 let mut args = Vec::with_capacity(5 + session_args.len());
                 args.push(expiry);
                 args.extend(session_args[..2].iter().cloned());
+                args.push(bytes(ORDER_FIELD));
                 // The reserved fields go in as the first "data" pairs (step_session_create.lua).
                 args.extend([bytes(CREATED_FIELD), now]);
                 if limits.max_age.is_some() {
@@ -270,13 +276,14 @@ impl SessionStore {
                 }
                 created
             } else {
-                // create.lua's layout: id, duration, owner field and owner, then the management
-                // arguments, then the data pairs.
-                let mut args = Vec::with_capacity(7 + session_args.len());
+                // create.lua's layout: id, duration, owner field and owner, then the order field
+                // and the management arguments, then the data pairs.
+                let mut args = Vec::with_capacity(8 + session_args.len());
                 args.push(bytes(&id));
                 args.push(duration.clone());
                 args.extend(session_args[..2].iter().cloned());
                 args.extend([
+                    bytes(ORDER_FIELD),
                     bytes(CREATED_FIELD),
                     bytes(DEADLINE_FIELD),
                     max_age.clone(),
@@ -338,13 +345,10 @@ impl SessionStore {
     pub async fn get(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
         let session = AppKeys::new(app).session(&session_id(token));
         if !self.cluster {
-            // The typed command, not a custom one: fred flushes the socket after every custom
-            // command and script, but lets typed commands queued together leave in one write.
-            let client = self.redis().await?;
-            let reply: Value = self
-                .send(Box::pin(client.hgetall(Bytes::from(session))))
-                .await
-                .map_err(|e| self.redis_error(e))?;
+            // A custom command, not fred's typed `hgetall`: that one turns the reply into a hash
+            // map, which loses the fields' order. The price: fred flushes the socket after
+            // every custom command instead of letting queued typed commands share a write.
+            let reply: Value = self.command("HGETALL", key(session), vec![]).await?;
             return decode_session(reply).map_err(|e| self.checked(e));
         }
         let reply: Value = self.command("HGETALL", key(session), vec![]).await?;
@@ -393,23 +397,45 @@ impl SessionStore {
     }
 
     /// Shallow-merges `data_json` into the session: `null` deletes a key. The TTL is unchanged.
+    /// The data limits hold for the merged data, so no number of updates grows a session past
+    /// them; an update that would is refused whole.
     pub async fn update(&self, app: &[u8], token: &[u8], data_json: &str) -> Result<bool> {
         let fields = split_object(data_json)?;
         let (deletes, sets): (Vec<_>, Vec<_>) = fields.iter().partition(|(_, v)| is_null(v));
-        let mut args = Vec::with_capacity(1 + 2 * sets.len() + deletes.len());
+        let mut args = Vec::with_capacity(5 + 2 * sets.len() + deletes.len());
+        args.push(bytes(OWNER_FIELD));
+        args.push(bytes(ORDER_FIELD));
+        args.push(Value::from(MAX_DATA_BYTES as i64));
+        args.push(Value::from(MAX_DATA_FIELDS as i64));
         args.push(Value::from(sets.len() as i64));
         for (k, v) in &sets {
-            args.push(bytes(k.as_bytes()));
+            args.push(bytes(k));
             args.push(bytes(v.get().as_bytes()));
         }
         for (k, _) in &deletes {
-            args.push(bytes(k.as_bytes()));
+            args.push(bytes(k));
         }
         let session = AppKeys::new(app).session(&session_id(token));
-        Ok(self
+        match self
             .eval::<i64>(&SCRIPTS.update, vec![key(session)], args)
             .await?
-            == 1)
+        {
+            1 => Ok(true),
+            0 => Ok(false),
+            -1 => Err(Error::invalid(
+                "data",
+                format!(
+                    "the session would have more than {MAX_DATA_FIELDS} top-level keys after this update; the limit holds for the whole session"
+                ),
+            )),
+            -2 => Err(Error::invalid(
+                "data",
+                format!(
+                    "the session's data would take more than {MAX_DATA_BYTES} bytes as JSON after this update; the limit holds for the whole session"
+                ),
+            )),
+            other => Err(Error::Redis(format!("unexpected reply to update: {other}"))),
+        }
     }
 
     /// A nonce that identifies one `kill`/`killAll` call across fred's re-sends, and the life
@@ -560,33 +586,86 @@ impl SessionStore {
         Ok(true)
     }
 
+    /// Checks Redis's `maxmemory-policy` on every (re)connection, and calls `warn` once if it
+    /// lets Redis evict keys that are not about to expire anyway (`allkeys-*`, `volatile-*`):
+    /// an evicted owner index makes `killAll` miss that owner's live sessions. A server that
+    /// refuses `CONFIG GET` (a managed Redis, an ACL) is not checked. The task holds neither the
+    /// store nor its connection, so it ends when the store is dropped or closed.
+    pub fn watch_eviction_policy(
+        self: &std::sync::Arc<Self>,
+        warn: impl Fn(String) + Send + 'static,
+    ) {
+        let client = self.link.client();
+        let mut reconnects = client.reconnect_rx();
+        let store = std::sync::Arc::downgrade(self);
+        let connected = client.is_connected();
+        tokio::spawn(async move {
+            let mut ready = connected;
+            loop {
+                if !ready {
+                    match reconnects.recv().await {
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return,
+                    }
+                }
+                ready = false;
+                let Some(store) = store.upgrade() else { return };
+                if store.closed.load(Ordering::Acquire) {
+                    return;
+                }
+                if let Ok(Some(policy)) = store.eviction_policy().await {
+                    if evicts_live_keys(&policy) {
+                        warn(format!(
+                            "Redis's maxmemory-policy is {policy}: under memory pressure Redis may evict owner indexes of live sessions, and killAll() would then miss those sessions. Use maxmemory-policy noeviction (see the README, \"Guarantees: Eviction\")."
+                        ));
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// `CONFIG GET maxmemory-policy`, or `None` when the server does not say.
+    async fn eviction_policy(&self) -> Result<Option<String>> {
+        let reply: Vec<Value> = self
+            .link
+            .client()
+            .custom(
+                CustomCommand::new_static("CONFIG", ClusterHash::Random, false),
+                vec![Value::from("GET"), Value::from("maxmemory-policy")],
+            )
+            .await
+            .map_err(|e| self.redis_error(e))?;
+        Ok(reply
+            .get(1)
+            .and_then(value_bytes)
+            .map(|v| String::from_utf8_lossy(v).into_owned()))
+    }
+
     /// Closes the connection after the commands already sent have been answered.
     pub async fn quit(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
         self.redirects.close();
-        let client = self.link.close();
-        if !client.is_connected() {
-            // Nothing was ever answered or nothing is left to answer: don't wait for a
-            // connection (as ioredis, whose quit() resolves at once while connecting).
-            tokio::spawn(async move {
-                let _ = client.quit().await;
-            });
-            return Ok(());
+        // Not connected: nothing was ever answered or nothing is left to answer, so don't wait
+        // for a connection (as ioredis, whose quit() resolves at once while connecting).
+        match self.link.close() {
+            Some(client) => client.quit().await.map_err(|e| self.redis_error(e)),
+            None => Ok(()),
         }
-        client.quit().await.map_err(|e| self.redis_error(e))
     }
 
     /// Marks the store closed at once; the connection is closed in the background.
     pub fn disconnect(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
             self.redirects.close();
-            let client = self.link.close();
-            tokio::spawn(async move {
-                // Nothing waits for this; an error only means the connection was already gone.
-                let _ = client.quit().await;
-            });
+            if let Some(client) = self.link.close() {
+                tokio::spawn(async move {
+                    // Nothing waits for this; an error only means the connection was gone.
+                    let _ = client.quit().await;
+                });
+            }
         }
     }
 
@@ -1029,6 +1108,13 @@ fn collisions() -> Error {
     ))
 }
 
+/// True for the `maxmemory-policy` values under which Redis may evict an owner index while its
+/// sessions live: every `allkeys-*` and `volatile-*` policy. Even `volatile-ttl` picks its
+/// victims from a sample, so an index can go before the sessions it lists.
+fn evicts_live_keys(policy: &str) -> bool {
+    policy.starts_with("allkeys-") || policy.starts_with("volatile-")
+}
+
 fn value_bytes(v: &Value) -> Option<&[u8]> {
     match v {
         Value::Bytes(b) => Some(b),
@@ -1037,12 +1123,12 @@ fn value_bytes(v: &Value) -> Option<&[u8]> {
     }
 }
 
-/// Turns an `HGETALL` reply into the `[owner, data]` JSON text, or `None` for a missing key.
-/// Turns an `HGETALL` reply (an array of field, value, … or, from fred's typed command, a map)
-/// into the `[owner, data]` JSON text, or `None` for a missing key.
 /// One field and value of a reply, as bytes when they are strings.
 type RawPair<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
+/// Turns an `HGETALL` reply (an array of field, value, …) into the `[owner, data]` JSON text,
+/// or `None` for a missing key. The data keys come in the order the order field lists, when
+/// the session has one (see [`crate::keys`]), else in the hash's own (insertion) order.
 fn decode_session(reply: Value) -> Result<Option<String>> {
     let pairs: Vec<RawPair<'_>> = match &reply {
         Value::Null => return Ok(None),
@@ -1070,6 +1156,7 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
         return Ok(None);
     }
     let mut owner = None;
+    let mut order = None;
     let mut fields = Vec::with_capacity(pairs.len());
     for pair in pairs {
         let (Some(k), Some(v)) = pair else {
@@ -1077,6 +1164,8 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
         };
         if k == OWNER_FIELD {
             owner = Some(v);
+        } else if k == ORDER_FIELD {
+            order = Some(v);
         } else if !is_reserved(k) {
             // Other reserved fields (creation time, deadline) are not data.
             fields.push((k, v));
@@ -1085,7 +1174,25 @@ fn decode_session(reply: Value) -> Result<Option<String>> {
     let owner = owner
         .and_then(unescape)
         .ok_or_else(|| Error::Redis("session hash has no valid owner field".into()))?;
+    if let Some(order) = order.and_then(decode_order) {
+        fields = in_order(fields, &order);
+    }
     session_json(&owner, fields.into_iter()).map(Some)
+}
+
+/// `fields` in the order `order` lists their keys; any field it does not list follows, in its
+/// place in `fields`.
+fn in_order<'a>(fields: Vec<(&'a [u8], &'a [u8])>, order: &[&[u8]]) -> Vec<(&'a [u8], &'a [u8])> {
+    let mut slots: std::collections::HashMap<&[u8], (&'a [u8], &'a [u8])> =
+        fields.iter().map(|&(k, v)| (k, (k, v))).collect();
+    let mut out = Vec::with_capacity(fields.len());
+    for key in order {
+        if let Some(field) = slots.remove(key) {
+            out.push(field);
+        }
+    }
+    out.extend(fields.into_iter().filter(|(k, _)| slots.contains_key(k)));
+    out
 }
 
 #[cfg(test)]
@@ -1113,5 +1220,44 @@ mod tests {
         );
         let ownerless = Value::Array(vec![b(b"name"), b(b"1")]);
         assert!(decode_session(ownerless).is_err());
+    }
+
+    #[test]
+    fn evicting_policies() {
+        for p in [
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+        ] {
+            assert!(evicts_live_keys(p), "{p}");
+        }
+        assert!(evicts_live_keys("volatile-ttl"));
+        for p in ["noeviction", ""] {
+            assert!(!evicts_live_keys(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn follows_the_order_field() {
+        let reply = Value::Array(vec![
+            b(b"c"),
+            b(b"3"),
+            b(OWNER_FIELD),
+            b(b"o"),
+            b(b"a"),
+            b(b"1"),
+            b(ORDER_FIELD),
+            b(b"1:a1:b1:c"),
+            b(b"z"),
+            b(b"26"),
+        ]);
+        // "b" is listed but gone; "z" is not listed and follows in hash order.
+        assert_eq!(
+            decode_session(reply).unwrap().unwrap(),
+            r#"["o",{"a":1,"c":3,"z":26}]"#
+        );
     }
 }

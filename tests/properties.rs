@@ -90,7 +90,7 @@ proptest! {
         let text = serde_json::to_string(&object).unwrap();
         let fields = split_object(&text).unwrap();
         prop_assert_eq!(fields.len(), object.len());
-        let rebuilt = session_json(b"owner", fields.iter().map(|(k, v)| (k.as_bytes(), v.get().as_bytes()))).unwrap();
+        let rebuilt = session_json(b"owner", fields.iter().map(|(k, v)| (&k[..], v.get().as_bytes()))).unwrap();
         let back: serde_json::Value = serde_json::from_str(&rebuilt).unwrap();
         prop_assert_eq!(&back[1], &serde_json::Value::Object(object));
         prop_assert_eq!(&back[0], "owner");

@@ -34,10 +34,13 @@ local function index_add_until(index, id, expiry, now)
   if expiry ~= '0' then
     score = index_score(tonumber(expiry))
   end
-  -- A score below now (in seconds, with the milliseconds as decimals) belongs to a session that
-  -- expired at or before its score, i.e. before now.
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%.3f', now / 1000))
+  -- ZADD is this script's first write, and it must be: under maxmemory, Redis refuses a script
+  -- only at its first write and only if that command may grow memory (ZADD may,
+  -- ZREMRANGEBYSCORE may not). Once any write has run, the rest of the script always runs.
   redis.call('ZADD', index, score, id)
+  -- A score below now (in seconds, with the milliseconds as decimals) belongs to a session that
+  -- expired at or before its score, i.e. before now. The new score is never below now.
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%.3f', now / 1000))
   fit_index_ttl(index)
 end
 
@@ -52,17 +55,80 @@ local function index_remove(index, ids, first, last)
   fit_index_ttl(index)
 end
 
--- Writes a new session hash: the owner field, then data fields args[first..] (field, value, …),
--- then its expiry (ms; '0': none). Returns 0 without writing when the key is taken (a token
--- collision: the caller draws a new token).
-local function session_create(key, expiry, owner_field, owner, args, first)
+-- The length of `s` (a WTF-8 key) as a JSON string literal, as JSON.stringify writes it:
+-- quotes, two-character escapes, \u00XX for other control characters, \uXXXX for lone surrogates.
+local function json_string_len(s)
+  if not string.find(s, '[%z\1-\31"\\\237]') then
+    return #s + 2
+  end
+  local _, short = string.gsub(s, '[\8\9\10\12\13"\\]', '')
+  local _, long = string.gsub(s, '[%z\1-\7\11\14-\31]', '')
+  local _, lone = string.gsub(s, '\237[\160-\191][\128-\191]', '')
+  return #s + 2 + short + 5 * long + 3 * lone
+end
+
+-- The order field's value: each data key, in order, as `<length>:<bytes>`.
+local function encode_order(keys)
+  local parts = {}
+  for i = 1, #keys do
+    parts[i] = string.format('%d:', #keys[i]) .. keys[i]
+  end
+  return table.concat(parts)
+end
+
+-- The keys listed in an order field's value.
+local function decode_order(text)
+  local keys, pos = {}, 1
+  while pos <= #text do
+    local colon = string.find(text, ':', pos, true)
+    if not colon then
+      break
+    end
+    local len = tonumber(string.sub(text, pos, colon - 1))
+    if not len then
+      break
+    end
+    keys[#keys + 1] = string.sub(text, colon + 1, colon + len)
+    pos = colon + len + 1
+  end
+  return keys
+end
+
+-- Redis keeps a small hash (a listpack) in insertion order, which is the order `get` must
+-- return, but converts it for good into an unordered hashtable once it outgrows
+-- hash-max-listpack-entries/-value. From then on the session keeps its key order in the order
+-- field; a session that is still a listpack has none.
+local function is_unordered(key)
+  return redis.call('OBJECT', 'ENCODING', key) == 'hashtable'
+end
+
+-- Whether a hash field is one of the layout's own (the owner, creation time, deadline and order
+-- fields: one byte from 0xF8, which never occurs in UTF-8) rather than a data key.
+local function is_reserved(field)
+  return #field == 1 and string.byte(field) >= 248
+end
+
+-- Writes a new session hash: the owner field and the reserved fields in `meta` (field, value,
+-- …), then data fields args[first..] (field, value, …), then its expiry (ms; '0': none).
+-- Returns 0 without writing when the key is taken (a token collision: the caller draws a new
+-- token).
+local function session_create(key, expiry, owner_field, owner, order_field, meta, args, first)
   if redis.call('EXISTS', key) == 1 then
     return 0
   end
-  redis.call('HSET', key, owner_field, owner)
+  redis.call('HSET', key, owner_field, owner, unpack(meta))
   -- Chunks keep unpack() below Lua's stack limit.
   for i = first, #args, 200 do
     redis.call('HSET', key, unpack(args, i, math.min(i + 199, #args)))
+  end
+  if #args >= first and is_unordered(key) then
+    local keys = {}
+    for i = first, #args, 2 do
+      if not is_reserved(args[i]) then
+        keys[#keys + 1] = args[i]
+      end
+    end
+    redis.call('HSET', key, order_field, encode_order(keys))
   end
   if expiry ~= '0' then
     redis.call('PEXPIREAT', key, expiry)

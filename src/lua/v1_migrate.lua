@@ -5,7 +5,8 @@
 --         holds exactly this (else 'changed', and the caller reads it again)
 -- ARGV[2] the session id;  ARGV[3] the owner field's name;  ARGV[4] the escaped owner
 -- ARGV[5] '1': dry run, write nothing;  ARGV[6] '1': delete the 1.x key (and its marker)
--- ARGV[7] the marker's grace period in seconds;  ARGV[8…] field, value, … (the data)
+-- ARGV[7] the marker's grace period in seconds;  ARGV[8] the order field's name
+-- ARGV[9…] field, value, … (the data)
 -- Returns { status, deleted } — status 'migrated'; 'already' (converted by an earlier run, or
 -- the session exists); 'gone' (the 1.x key no longer exists); 'changed'; 'wrongtype'.
 -- deleted is 1 when the 1.x key was (dry run: would be) deleted.
@@ -37,7 +38,7 @@ if status == 'migrated' then
   local now = now_ms()
   local expiry = capped_expiry(now, duration, false)
   index_add_until(KEYS[3], ARGV[2], expiry, now)
-  session_create(KEYS[2], expiry, ARGV[3], ARGV[4], ARGV, 8)
+  session_create(KEYS[2], expiry, ARGV[3], ARGV[4], ARGV[8], {}, ARGV, 9)
 end
 if delete_old then
   -- Without the 1.x key there is nothing a later run could convert again.
