@@ -74,6 +74,13 @@ pub fn is_redirect_refusal(err: &FredError) -> bool {
     *err.kind() == ErrorKind::Routing && err.details().to_ascii_lowercase().contains("redirection")
 }
 
+/// Redis's refusal of a multi-key command while its slot is being migrated and its keys are
+/// not all on one side (`TRYAGAIN`). Unlike a redirection, waiting does not help until the
+/// migration of that slot ends; the caller decides what to do instead.
+pub fn is_try_again(err: &FredError) -> bool {
+    err.details().starts_with("TRYAGAIN")
+}
+
 /// The transaction path's answer when a call kept being redirected: "Max redirections
 /// exceeded" (`router/transactions.rs`, `ErrorKind::Unknown`).
 fn is_fallback_redirect_refusal(err: &FredError) -> bool {

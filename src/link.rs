@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use fred::error::{Error as FredError, ErrorKind};
 use fred::prelude::{Client, ClientLike, EventInterface};
-use fred::types::ConnectHandle;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
+use tokio::task::AbortHandle;
 
 use crate::config::Options;
 use crate::error::{Error, Result};
@@ -93,6 +93,11 @@ pub fn configuration_failure(err: &FredError) -> Option<Error> {
     None
 }
 
+/// The first retry of a first connection that failed, and the longest wait between retries:
+/// the reconnection backoff of `Options::reconnect_policy`.
+const FIRST_CONNECT_RETRY: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_millis(2_000));
+
 /// An instance's sessions connection and its health.
 pub struct Link {
     /// The current client; replaced only on Redis Cluster (see [`Link::force_reconnect`]).
@@ -101,7 +106,7 @@ pub struct Link {
     /// connected aborts it: fred's `quit` would wait for a connection that may never come, and
     /// the task would hold the client, its buffers and its reconnect loop for the life of the
     /// process.
-    router: Mutex<Option<ConnectHandle>>,
+    router: Mutex<Option<AbortHandle>>,
     /// Which client's events count: those of a replaced client are ignored.
     generation: AtomicU64,
     options: Options,
@@ -157,9 +162,51 @@ impl Link {
             ),
         });
         link.listen(&client, 0);
-        // fred's task drives the connection and reconnects forever.
-        link.set_router(client.connect());
+        link.drive(client);
         Ok(link)
+    }
+
+    /// Runs `client`'s connection task (fred's, which reconnects forever once connected), and
+    /// starts it again, with the reconnection backoff, while its first connection attempt fails.
+    ///
+    /// Why not leave it all to fred: unless the client is `fail_fast`, fred sleeps its
+    /// reconnection policy's first delay (100–200 ms here) before even the first attempt
+    /// (`router::utils::reconnect_with_policy`), and every new instance paid that on its first
+    /// call (a serverless cold start pays it on every start). With `fail_fast` the first attempt
+    /// starts at once, but one that fails ends fred's task: this loop starts it again.
+    fn drive(self: &Arc<Self>, client: Client) {
+        let link = Arc::downgrade(self);
+        let (first, most) = FIRST_CONNECT_RETRY;
+        tokio::spawn(async move {
+            let mut delay = first;
+            loop {
+                let task = client.connect();
+                {
+                    let Some(link) = link.upgrade() else {
+                        task.abort();
+                        return;
+                    };
+                    if link.closed.load(Ordering::Acquire) {
+                        task.abort();
+                        return;
+                    }
+                    link.set_router(task.abort_handle());
+                }
+                match task.await {
+                    // Quit, or ended by `close`.
+                    Ok(Ok(())) | Err(_) => return,
+                    Ok(Err(e)) if e.is_canceled() => return,
+                    // The first attempt failed (fred has told the error listeners).
+                    Ok(Err(_)) => {}
+                }
+                match link.upgrade() {
+                    Some(link) if !link.closed.load(Ordering::Acquire) => {}
+                    _ => return,
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(most);
+            }
+        });
     }
 
     /// Forwards `client`'s connection events while `generation` is the current one. Subscribes
@@ -196,7 +243,7 @@ impl Link {
     }
 
     /// Keeps the current client's connection task, returning the one it replaces.
-    fn set_router(&self, router: ConnectHandle) -> Option<ConnectHandle> {
+    fn set_router(&self, router: AbortHandle) -> Option<AbortHandle> {
         self.router
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -386,7 +433,7 @@ impl Link {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
         self.generation.store(generation, Ordering::Release);
-        let old_router = self.set_router(router);
+        let old_router = self.set_router(router.abort_handle());
         self.connected();
         // The old client's connections may be silent: don't wait long for its QUIT, then end
         // its connection task whatever it is doing.

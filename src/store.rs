@@ -52,19 +52,30 @@ const CREATE_ATTEMPTS: usize = 3;
 const MISMATCH_ATTEMPTS: usize = 2;
 
 /// The sessions' fred client for `opts` (not yet connecting): on Redis Cluster with fred's own
-/// redirection handling off (see `cluster_redirect`).
+/// redirection handling off (see `cluster_redirect`), and with `fail_fast`, so that its first
+/// connection attempt starts at once; [`Link`] retries a first attempt that fails.
 pub(crate) fn session_client(opts: &Options) -> Result<Client> {
     let connection = if matches!(opts.redis.server, ServerConfig::Clustered { .. }) {
         cluster_redirect::session_connection(opts)
     } else {
         opts.connection_config()
     };
-    build_client(opts, connection)
+    let mut config = opts.redis.clone();
+    config.fail_fast = true;
+    build(config, opts, connection)
 }
 
 /// A fred client for `opts`, with `connection` as its connection settings.
 pub(crate) fn build_client(opts: &Options, connection: ConnectionConfig) -> Result<Client> {
-    Builder::from_config(opts.redis.clone())
+    build(opts.redis.clone(), opts, connection)
+}
+
+fn build(
+    config: fred::types::config::Config,
+    opts: &Options,
+    connection: ConnectionConfig,
+) -> Result<Client> {
+    Builder::from_config(config)
         .set_connection_config(connection)
         .set_performance_config(opts.performance_config())
         .set_policy(opts.reconnect_policy())
@@ -483,9 +494,10 @@ impl SessionStore {
             nonce,
             receipt_ms,
         ];
-        let owner: Option<Bytes> = self
-            .eval(&SCRIPTS.session_take, vec![session, receipt], args)
-            .await?;
+        let client = self.redis().await?;
+        let owner = take_step(&self.link, &self.redirects, &client, session, receipt, args)
+            .await
+            .map_err(|e| self.redis_error(e))?;
         let Some(owner) = owner else {
             return Ok(false);
         };
@@ -554,9 +566,7 @@ impl SessionStore {
             let link = Arc::clone(&self.link);
             let redirects = Arc::clone(&self.redirects);
             deletes.spawn(async move {
-                let step = Step::Script(&SCRIPTS.session_take);
-                let take = redirects.run(&client, step, vec![session, receipt], args);
-                let taken: Option<Bytes> = link.watch(Box::pin(take)).await?;
+                let taken = take_step(&link, &redirects, &client, session, receipt, args).await?;
                 Ok::<_, fred::error::Error>(taken.map(|_| id))
             });
         }
@@ -1113,6 +1123,30 @@ fn collisions() -> Error {
 /// victims from a sample, so an index can go before the sessions it lists.
 fn evicts_live_keys(policy: &str) -> bool {
     policy.starts_with("allkeys-") || policy.starts_with("volatile-")
+}
+
+/// Cluster: the session-take step (`step_session_take.lua`) with this call's kill receipt, in
+/// the session's slot. While that slot is being migrated, Redis refuses a script whose keys are
+/// not all on the same side (`TRYAGAIN`), and the new receipt key is on neither; the step then
+/// runs on the session key alone. The kill happens either way; only a re-send of it after a lost
+/// reply, during the migration, could then report `false` (the receipt is what tells it).
+async fn take_step(
+    link: &Arc<Link>,
+    redirects: &Redirects,
+    client: &Client,
+    session: Key,
+    receipt: Key,
+    args: Vec<Value>,
+) -> std::result::Result<Option<Bytes>, fred::error::Error> {
+    let step = Step::Script(&SCRIPTS.session_take);
+    let with_receipt = redirects.run(client, step, vec![session.clone(), receipt], args.clone());
+    match link.watch(Box::pin(with_receipt)).await {
+        Err(e) if cluster_redirect::is_try_again(&e) => {
+            let alone = redirects.run(client, step, vec![session], args);
+            link.watch(Box::pin(alone)).await
+        }
+        other => other,
+    }
 }
 
 fn value_bytes(v: &Value) -> Option<&[u8]> {

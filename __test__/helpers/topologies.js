@@ -843,17 +843,27 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
         for (const n of liveNodes()) {
           if (n !== src && n !== dst) await n.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id)
         }
+        // A node can take the slot back from gossip sent before the source gave it up, when the
+        // source's config epoch is higher (likelier while two slots move at once): after a
+        // grace period, make the target's epoch the highest and tell the stragglers again.
+        const settleFrom = Date.now() + 2000
         await waitFor(
           `every node to see slot ${slot} on ${dst.port}`,
           async () => {
+            let agreed = true
             for (const n of liveNodes()) {
               const ranges = await n.command('CLUSTER', 'SLOTS')
               const r = ranges.find((x) => slot >= x[0] && slot <= x[1])
-              if (!r || r[2][1] !== dst.port) return false
+              if (r && r[2][1] === dst.port) continue
+              agreed = false
+              if (Date.now() > settleFrom) {
+                await dst.command('CLUSTER', 'BUMPEPOCH').catch(() => {})
+                await n.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id).catch(() => {})
+              }
             }
-            return true
+            return agreed
           },
-          15_000,
+          30_000,
         )
         return moved
       },

@@ -1,5 +1,6 @@
 -- Cluster step (one slot): deletes a session if it exists and, when asked, belongs to an owner.
 -- KEYS[1] the session key;  KEYS[2] this call's kill receipt key, in the session key's slot
+--         (absent while that slot is being migrated: see `take_step` in src/store.rs)
 -- ARGV[1] the owner field's name
 -- ARGV[2] "1" to require the owner ARGV[3] (escaped), "0" for any owner
 -- ARGV[4] this call's nonce;  ARGV[5] the receipt's life in ms
@@ -11,7 +12,12 @@ end
 local owner = session_take(KEYS[1], ARGV[1], expected)
 if owner then
   -- A receipt for a possible re-send of this call; pcall: the kill stands even if it fails.
-  redis.pcall('SET', KEYS[2], ARGV[4] .. owner, 'PX', ARGV[5])
+  if KEYS[2] then
+    redis.pcall('SET', KEYS[2], ARGV[4] .. owner, 'PX', ARGV[5])
+  end
+  return owner
+end
+if not KEYS[2] then
   return owner
 end
 -- The same call re-sent after its reply was lost with the connection: it did kill.
