@@ -13,6 +13,7 @@ const os = require('node:os')
 const { spawn } = require('node:child_process')
 const { SpotsSessions } = require('..')
 const { startRedis, freePort, sleep, command } = require('./helpers/redis')
+const { supports } = require('./helpers/server-binary.js')
 const { runNode } = require('./helpers/node')
 
 const pkg = path.join(__dirname, '..')
@@ -242,7 +243,10 @@ describe('a connection that goes silent', () => {
 })
 
 describe('a cluster connection that goes silent', () => {
-  test('Redis Cluster: the instance reconnects and calls succeed again', async () => {
+  // Redis 6.2 reads cluster-announce-port only at startup, so its nodes cannot be moved behind
+  // the proxies here; Redis 7 and Valkey apply it at once.
+  const announceAtRuntime = supports(7)
+  test('Redis Cluster: the instance reconnects and calls succeed again', { skip: !announceAtRuntime && 'Redis 6.2 applies cluster-announce-port only at startup' }, async () => {
     const { startCluster } = require('./helpers/topologies')
     const cluster = await startCluster({ masters: 3 })
     const proxies = []
