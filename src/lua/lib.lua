@@ -167,6 +167,15 @@ local function capped_expiry(now, duration, deadline)
   return string.format('%d', expiry)
 end
 
+-- A key's absolute expiry in ms as decimal text ('0': it never expires), from its PTTL and `now`.
+local function expiry_of(key, now)
+  local pttl = redis.call('PTTL', key)
+  if pttl < 0 then
+    return '0'
+  end
+  return string.format('%d', now + pttl)
+end
+
 -- Keeps the `max` newest-created live sessions of `owner` listed in `index` and kills the
 -- others, never `keep` (the session just created). Sessions without a creation time (written
 -- before it was stored) count as the oldest; equal times are ordered by id. Members whose

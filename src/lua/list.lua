@@ -19,13 +19,8 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
       end
     end
     if owner == ARGV[3] then
-      local pttl = redis.call('PTTL', key)
-      local expiry = '0'
-      if pttl >= 0 then
-        expiry = string.format('%d', now + pttl)
-      end
       out[#out + 1] = id
-      out[#out + 1] = expiry
+      out[#out + 1] = expiry_of(key, now)
       out[#out + 1] = fields
     else
       gone[#gone + 1] = id

@@ -17,10 +17,10 @@ local index = ARGV[4] .. owner
 local score = redis.call('ZSCORE', index, ARGV[1])
 if not score then
   -- Not listed (the index was lost, e.g. evicted): list it by its own expiry.
-  local pttl = redis.call('PTTL', KEYS[2])
+  local expiry = expiry_of(KEYS[2], now_ms())
   score = '+inf'
-  if pttl >= 0 then
-    score = index_score(now_ms() + pttl)
+  if expiry ~= '0' then
+    score = index_score(tonumber(expiry))
   end
 end
 redis.call('ZADD', index, score, ARGV[2])

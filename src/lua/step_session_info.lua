@@ -4,16 +4,12 @@
 -- Returns { KEYS[1] } when the session does not exist, else { KEYS[1], owner, expiry, created,
 -- fields } (owner escaped; expiry in ms since the epoch, "0": never; created "" when unknown;
 -- fields the HGETALL, or {}). The echo lets the caller refuse a reply meant for another call
--- (see step_session_get.lua).
+-- (a backstop: see MISMATCH_ATTEMPTS in src/store.rs).
 local f = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2])
 if not f[1] then
   return { KEYS[1] }
 end
-local pttl = redis.call('PTTL', KEYS[1])
-local expiry = '0'
-if pttl >= 0 then
-  expiry = string.format('%d', now_ms() + pttl)
-end
+local expiry = expiry_of(KEYS[1], now_ms())
 local fields = {}
 if ARGV[3] == '1' then
   fields = redis.call('HGETALL', KEYS[1])

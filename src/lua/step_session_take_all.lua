@@ -6,10 +6,6 @@ local fields = redis.call('HGETALL', KEYS[1])
 if #fields == 0 then
   return { KEYS[1] }
 end
-local pttl = redis.call('PTTL', KEYS[1])
-local expiry = '0'
-if pttl >= 0 then
-  expiry = string.format('%d', now_ms() + pttl)
-end
+local expiry = expiry_of(KEYS[1], now_ms())
 redis.call('DEL', KEYS[1])
 return { KEYS[1], expiry, fields }
