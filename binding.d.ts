@@ -29,7 +29,7 @@ export declare class NativeMigration {
  */
 export declare class NativeSessions {
   /** Validates the options and starts connecting in the background; never waits for Redis. */
-  constructor(options: NativeOptions, onBatch: (arg: Batch) => void)
+  constructor(options: SessionsOptions, onBatch: (meta: Uint32Array, payloads: Array<string | Notice>) => void)
   /**
    * Starts `create`; resolves to the new token. `max_age` and `max_sessions` are the
    * session management options (`maxAge`, `maxSessions`).
@@ -71,11 +71,64 @@ export declare class NativeSessions {
   migrateV1(): NativeMigration
 }
 
+/** The kind of each completion in a batch (its `tag`). */
+export declare const enum Completion {
+  /** Resolve with the value (a string or boolean). */
+  Value = 0,
+  /** A `get` result: `[owner, data]` JSON text, or `null` for "not found". */
+  Session = 1,
+  /** Reject with the [`Notice`]. */
+  Failure = 2,
+  /** Not a call's outcome (id 0): a [`Notice`] for `process.emitWarning`. */
+  Warning = 3,
+}
+
 /**
  * Parses `options` exactly as the constructor does and describes the connection they name.
  * Throws on the same bad options as the constructor.
  */
-export declare function describeConnection(options: NativeOptions): NativeConnection
+export declare function describeConnection(options: SessionsOptions): NativeConnection
+
+/**
+ * Every `err.code` this package rejects or throws with, and the `code` of its process warning.
+ * Exported to JavaScript as the `ErrorCode` object, so that `index.js` keeps no copy.
+ */
+export declare const enum ErrorCode {
+  /** An argument or option of the wrong type (raised by the JavaScript layer). */
+  InvalidArgType = 'ERR_INVALID_ARG_TYPE',
+  /** An argument or option of the right type but a bad value. */
+  InvalidArgValue = 'ERR_INVALID_ARG_VALUE',
+  /** Redis answered with an error reply, or the reply had an unexpected shape. */
+  Redis = 'ERR_REDIS',
+  /** No reply within `commandTimeout`. */
+  Timeout = 'ERR_REDIS_TIMEOUT',
+  /** The connection failed or was lost while the command was in flight. */
+  Connection = 'ERR_REDIS_CONNECTION',
+  /** The instance was closed with `quit()` or `disconnect()`. */
+  Closed = 'ERR_CLOSED',
+  /** Disconnected, with the offline queue disabled or full. */
+  Offline = 'ERR_REDIS_OFFLINE',
+  /** Redis refused the credentials. */
+  Auth = 'ERR_REDIS_AUTH',
+  /** A reply no session command can produce; the connection was dropped. */
+  Protocol = 'ERR_REDIS_PROTOCOL',
+  /** Redis refused a write at `maxmemory`. */
+  OutOfMemory = 'ERR_REDIS_OOM',
+  /**
+   * The `code` of the process warning emitted when the server's `maxmemory-policy` may evict
+   * sessions (not an error: see `SessionStore::watch_eviction_policy`).
+   */
+  EvictionWarning = 'SPOTS_SESSIONS_EVICTION',
+}
+
+/** `migrateFromV1`'s default `batchSize`. Exported to JavaScript, which applies it. */
+export declare const MIGRATE_DEFAULT_BATCH_SIZE: number
+
+/**
+ * Largest `batchSize` of `migrateFromV1` (`SCAN COUNT`): a batch's keys are converted
+ * concurrently. Exported to JavaScript, which checks the option.
+ */
+export declare const MIGRATE_MAX_BATCH_SIZE: number
 
 /**
  * Where and how a set of options connects (see [`connection::describe`]): what `index.js`
@@ -85,7 +138,7 @@ export interface NativeConnection {
   /** `'single'`, `'unix'`, `'sentinel'` or `'cluster'`. */
   kind: string
   /** The server (`single`), the sentinels (`sentinel`) or the seed nodes (`cluster`). */
-  nodes: Array<NativeNode>
+  nodes: Array<ServerAddress>
   /** The socket path (`unix`). */
   path?: string
   /** The master group name (`sentinel`). */
@@ -101,61 +154,23 @@ export interface NativeConnection {
 }
 
 /** A `{ host, port }` entry of `sentinels` or `cluster`. */
-export interface NativeNode {
+export interface NodeAddress {
+  /** Default `'127.0.0.1'`. */
+  host?: string
+  /** Default `26379` for a sentinel, `6379` for a Cluster node. */
+  port?: number
+}
+
+/** An error or warning as it crosses to JavaScript: its stable code and its message. */
+export interface Notice {
+  code: ErrorCode
+  message: string
+}
+
+/** A server's address in [`NativeConnection`]. */
+export interface ServerAddress {
   host: string
   port: number
-}
-
-/** Constructor options, already type-checked by the JavaScript layer. */
-export interface NativeOptions {
-  /** `redis[s]://`, `redis[s]-sentinel://`, `redis[s]-cluster://` or `redis+unix://` URL. */
-  connectionString?: string
-  /** Host of a single server (default 127.0.0.1). */
-  host?: string
-  /** Port of a single server (default 6379). */
-  port?: number
-  /** Unix socket path of a single server. */
-  path?: string
-  /** ACL user name. */
-  username?: string
-  /** Password. */
-  password?: string
-  /** Database number. */
-  db?: number
-  /** TLS settings; present means TLS is on. */
-  tls?: NativeTls
-  /** Sentinel nodes (with `name`). */
-  sentinels?: Array<NativeNode>
-  /** The Sentinel master group name. */
-  name?: string
-  /** Redis Cluster seed nodes. */
-  cluster?: Array<NativeNode>
-  /** `'base64'` (default), `'base64url'` or `'hex'`. */
-  tokenEncoding?: string
-  /** Random bytes per token, 8 to 1024 (default 128). */
-  tokenSize?: number
-  /** Milliseconds allowed to establish a connection (default 10000). */
-  connectTimeout?: number
-  /** Milliseconds a call may wait for Redis before it rejects (default 5000). */
-  commandTimeout?: number
-  /** Re-sends of a command whose connection dropped mid-flight (default 20). */
-  maxRetriesPerRequest?: number
-  /** `false`: reject at once while disconnected instead of waiting (default `true`). */
-  enableOfflineQueue?: boolean
-  /** Most calls waiting for a connection; 0 means no limit (default 20000). */
-  offlineQueueLimit?: number
-}
-
-/** The `tls` option, PEM as text. */
-export interface NativeTls {
-  /** CA certificates to trust instead of the system's. */
-  ca?: string
-  /** Client certificate chain. */
-  cert?: string
-  /** Client private key. */
-  key?: string
-  /** `false` accepts any server certificate (default `true`). */
-  rejectUnauthorized?: boolean
 }
 
 /**
@@ -163,3 +178,94 @@ export interface NativeTls {
  * characters, safe to log or show; it opens nothing by itself.
  */
 export declare function sessionIdOf(token: string): string
+
+/**
+ * Options for `new SpotsSessions(options)`. Every field is optional; give either
+ * `connectionString` or one server shape (`host`/`port`, `path`, `sentinels` + `name`, or
+ * `cluster`).
+ */
+export interface SessionsOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://` (TLS), `redis-sentinel://`,
+   * `redis-cluster://` or `redis+unix:///path`. Default: the `SPOTS_SESSIONS_REDIS_URL`
+   * environment variable when set, else `redis://127.0.0.1:6379`.
+   */
+  connectionString?: string
+  /** Host of a single server, instead of a connection string. Default `'127.0.0.1'`. */
+  host?: string
+  /** Port of a single server. Default `6379`. */
+  port?: number
+  /** Unix socket path of a single server. */
+  path?: string
+  /** ACL user name. */
+  username?: string
+  /** Password. */
+  password?: string
+  /** Database number, 0 to 255 (only 0 on Redis Cluster). Default `0`. */
+  db?: number
+  /** TLS: `true` for the system's CAs, or your CA and client certificate. Default off. */
+  tls?: boolean | TlsSettings
+  /** Sentinel nodes; `name` is then the master group name. */
+  sentinels?: Array<NodeAddress>
+  /** The Sentinel master group name (required with `sentinels`). */
+  name?: string
+  /** Redis Cluster seed nodes; `client` is then an ioredis `Cluster`. */
+  cluster?: Array<NodeAddress>
+  /**
+   * How tokens are encoded, as `Buffer#toString(encoding)`: `'base64'`, `'base64url'` or
+   * `'hex'`. Default `'base64'`.
+   */
+  tokenEncoding?: string
+  /** Random bytes per token, 8 to 1024. Default `128` (a 172-character base64 token). */
+  tokenSize?: number
+  /** Milliseconds allowed to establish a connection. Default `10000`. */
+  connectTimeout?: number
+  /**
+   * Milliseconds a call may wait for Redis (including while connecting or reconnecting)
+   * before it rejects with `code: 'ERR_REDIS_TIMEOUT'`. Default `5000`.
+   */
+  commandTimeout?: number
+  /**
+   * How many times a command is re-sent when its connection drops while it is in flight, as
+   * ioredis's option. Default `20`; `null` means no limit other than `commandTimeout`.
+   */
+  maxRetriesPerRequest?: number | null
+  /**
+   * As ioredis: `true` lets calls wait for the connection while Redis is unreachable (up to
+   * `commandTimeout`); `false` rejects them at once with `code: 'ERR_REDIS_OFFLINE'`.
+   * Default `true`.
+   */
+  enableOfflineQueue?: boolean
+  /**
+   * Most calls that may wait for the connection at once; further calls reject at once with
+   * `code: 'ERR_REDIS_OFFLINE'`. Default `20000`; `0` means no limit.
+   */
+  offlineQueueLimit?: number
+}
+
+/**
+ * The `tls` option's settings (PEM as text; the JavaScript layer also takes Buffers and arrays
+ * of them, joined).
+ */
+export interface TlsSettings {
+  /** CA certificates to trust instead of the system's. */
+  ca?: string
+  /** Client certificate chain, for servers that require client authentication. */
+  cert?: string
+  /** The client certificate's private key. */
+  key?: string
+  /** `false` accepts any server certificate, as Node's TLS option. Default `true`. */
+  rejectUnauthorized?: boolean
+}
+
+/** The value code of each completion in a batch: a constant, or an index into the payloads. */
+export declare const enum ValueCode {
+  /** `false`. */
+  False = 0,
+  /** `true`. */
+  True = 1,
+  /** `null`. */
+  Null = 2,
+  /** `FirstPayload + k` is `payloads[k]`. */
+  FirstPayload = 4,
+}

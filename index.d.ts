@@ -7,79 +7,41 @@
 
 /// <reference types="node" />
 import type { Redis, Cluster } from 'ioredis'
+import type { ErrorCode, NodeAddress, SessionsOptions, TlsSettings } from './binding'
 
 /** Node `Buffer` encodings that keep every bit of a token's randomness. */
 export type TokenEncoding = 'base64' | 'base64url' | 'hex'
 
-/** A `{ host, port }` entry of `sentinels` or `cluster`. */
-export interface RedisNode {
-  host?: string
-  port?: number
+/** A `{ host, port }` entry of `sentinels` or `cluster` (defaults documented on each field). */
+export type RedisNode = NodeAddress
+
+/** PEM text, a Buffer of it, or an array of them (joined). */
+export type Pem = string | Buffer | Array<string | Buffer>
+
+/** The `tls` option: your CA and client certificate, as PEM text or Buffers. */
+export interface TlsOptions extends Omit<TlsSettings, 'ca' | 'cert' | 'key'> {
+  /** CA certificates to trust instead of the system's. */
+  ca?: Pem
+  /** Client certificate chain, for servers that require client authentication. */
+  cert?: Pem
+  /** The client certificate's private key. */
+  key?: Pem
 }
 
-/** The `tls` option: PEM text or Buffers (or arrays of them). */
-export interface TlsOptions {
-  ca?: string | Buffer | Array<string | Buffer>
-  cert?: string | Buffer | Array<string | Buffer>
-  key?: string | Buffer | Array<string | Buffer>
-  /** `false` accepts any server certificate. Default `true`. */
-  rejectUnauthorized?: boolean
-}
-
-/** Options for {@link SpotsSessions}. Every field is optional. */
-export interface SpotsSessionsOptions {
-  /**
-   * `redis://[user:password@]host[:port][/db]`. Default: `redis://127.0.0.1:6379` (or the
-   * `SPOTS_SESSIONS_REDIS_URL` environment variable when it is set).
-   */
-  connectionString?: string
-  /** Host of a single server, instead of a connection string. Default `'127.0.0.1'`. */
-  host?: string
-  /** Port of a single server. Default `6379`. */
-  port?: number
-  /** Unix socket path of a single server. */
-  path?: string
-  /** ACL user name. */
-  username?: string
-  /** Password. */
-  password?: string
-  /** Database number (not on Redis Cluster). */
-  db?: number
-  /** TLS: `true` for the system's CAs, or your CA and client certificate (PEM). */
+/**
+ * Options for {@link SpotsSessions}. Every field is optional. Defined once, in Rust
+ * (`src/options.rs`, which applies every default); this type is that definition, with PEM
+ * Buffers allowed in `tls` and `tokenEncoding` narrowed to the encodings that are accepted.
+ */
+export interface SpotsSessionsOptions extends Omit<SessionsOptions, 'tls' | 'tokenEncoding'> {
+  /** TLS: `true` for the system's CAs, or your CA and client certificate. Default off. */
   tls?: boolean | TlsOptions
-  /** Sentinel nodes; `name` is then the master group name. */
-  sentinels?: RedisNode[]
-  /** The Sentinel master group name. */
-  name?: string
-  /** Redis Cluster seed nodes; `client` is then an ioredis `Cluster`. */
-  cluster?: RedisNode[]
   /** How tokens are encoded, as `Buffer#toString(encoding)`. Default `'base64'`. */
   tokenEncoding?: TokenEncoding
-  /** Random bytes per token, 8 to 1024. Default `128` (a 172-character base64 token). */
-  tokenSize?: number
-  /** Milliseconds allowed to establish a connection. Default `10000`. */
-  connectTimeout?: number
-  /**
-   * Milliseconds a call may wait for Redis (including while connecting or reconnecting)
-   * before it rejects with `code: 'ERR_REDIS_TIMEOUT'`. Default `5000`.
-   */
-  commandTimeout?: number
-  /**
-   * How many times a command is re-sent when its connection drops while it is in flight, as
-   * ioredis's option. Default `20`. (A `null` means no limit other than `commandTimeout`.)
-   */
-  maxRetriesPerRequest?: number | null
-  /**
-   * As ioredis: `true` (default) lets calls wait for the connection while Redis is unreachable
-   * (up to `commandTimeout`); `false` rejects them at once with `code: 'ERR_REDIS_OFFLINE'`.
-   */
-  enableOfflineQueue?: boolean
-  /**
-   * Most calls that may wait for the connection at once; further calls reject at once with
-   * `code: 'ERR_REDIS_OFFLINE'`. Default `20000`; `0` means no limit.
-   */
-  offlineQueueLimit?: number
 }
+
+/** Every `err.code` of this package, and the `code` of its `SPOTS_SESSIONS_EVICTION` warning. */
+export type SpotsSessionsErrorCode = `${ErrorCode}`
 
 /** A session's custom data: any JSON-serialisable plain object. */
 export type SessionData = Record<string, any>
@@ -264,7 +226,7 @@ export interface MigrationReport {
  * ioredis's own.
  */
 export interface SpotsSessionsError extends Error {
-  code: string
+  code: SpotsSessionsErrorCode
 }
 
 /**

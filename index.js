@@ -8,14 +8,17 @@
 // src/bridge.rs). Every native call returns at once; outcomes arrive through `#onBatch`.
 // `client` is a real ioredis instance, created on first read (see redis-client.js).
 
-const { NativeSessions, describeConnection, sessionIdOf } = require('./binding.js')
+const {
+  NativeSessions,
+  describeConnection,
+  sessionIdOf,
+  Completion,
+  ValueCode,
+  ErrorCode,
+  MIGRATE_MAX_BATCH_SIZE,
+  MIGRATE_DEFAULT_BATCH_SIZE,
+} = require('./binding.js')
 const { clientOptionsOf, ioredisArguments, createClient, quitClient } = require('./redis-client.js')
-
-// Completion tags (src/bridge.rs).
-const TAG_VALUE = 0
-const TAG_SESSION = 1
-const TAG_ERROR = 2
-const TAG_WARNING = 3
 
 function codedError(Ctor, code, message) {
   const err = new Ctor(message)
@@ -34,17 +37,15 @@ function isArray(value) {
 
 function typeError(field, expected, value) {
   const got = value === null ? 'null' : isArray(value) ? 'an array' : typeof value
-  return codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `${field}: must be ${expected}, got ${got}`)
+  return codedError(TypeError, ErrorCode.InvalidArgType, `${field}: must be ${expected}, got ${got}`)
+}
+
+function valueError(message) {
+  return codedError(TypeError, ErrorCode.InvalidArgValue, message)
 }
 
 function closedError() {
-  return codedError(Error, 'ERR_CLOSED', 'Connection is closed (quit() or disconnect() was called)')
-}
-
-// `"<code>:<message>"` from the native side becomes an Error with that code.
-function nativeError(text) {
-  const colon = text.indexOf(':')
-  return codedError(Error, text.slice(0, colon), text.slice(colon + 1))
+  return codedError(Error, ErrorCode.Closed, 'Connection is closed (quit() or disconnect() was called)')
 }
 
 function dtoObject(dto, method) {
@@ -81,12 +82,12 @@ function dataJson(value, optional) {
   try {
     text = JSON.stringify(value)
   } catch (cause) {
-    const err = codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `data: cannot be serialised to JSON: ${cause.message}`)
+    const err = valueError(`data: cannot be serialised to JSON: ${cause.message}`)
     err.cause = cause
     throw err
   }
   if (typeof text !== 'string' || text.charCodeAt(0) !== 123 /* { */) {
-    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', 'data: must serialise to a JSON object')
+    throw valueError('data: must serialise to a JSON object')
   }
   return text
 }
@@ -104,17 +105,16 @@ function sessionInfos(text) {
   return JSON.parse(text).map(([sessionId, createdAt, expiresAt, data]) => ({ sessionId, createdAt, expiresAt, data }))
 }
 
+// The constructor's options are defined once, in Rust (src/options.rs), which also applies
+// every default. Here each value's type is checked, so that a wrong one is reported with the
+// option's name, and PEM Buffers become text; an absent or `null` option is left out (except
+// `maxRetriesPerRequest: null`, which means "no limit").
+
 function optionOf(options, field, type) {
   const value = options[field]
   if (value === undefined || value === null) return undefined
   if (typeof value !== type) throw typeError(field, `a ${type}`, value)
   return value
-}
-
-// Where an instance connects when no connection string is given: ioredis's default, unless the
-// environment names another server (handy in containers and for running examples unchanged).
-function defaultUrl() {
-  return process.env.SPOTS_SESSIONS_REDIS_URL || undefined
 }
 
 function pem(value, field) {
@@ -125,69 +125,82 @@ function pem(value, field) {
   throw typeError(field, 'PEM text (a string or Buffer, or an array of them)', value)
 }
 
-// ioredis's `tls` option: `true`/`{}` for TLS with the system's CAs, or `{ ca, cert, key,
-// rejectUnauthorized }`.
-function tlsOptions(value) {
-  if (value === undefined || value === null || value === false) return undefined
-  if (value === true) return {}
-  if (typeof value !== 'object' || isArray(value)) throw typeError('tls', 'true or an object', value)
-  const reject = value.rejectUnauthorized
-  if (reject !== undefined && typeof reject !== 'boolean') throw typeError('tls.rejectUnauthorized', 'a boolean', reject)
-  return { ca: pem(value.ca, 'tls.ca'), cert: pem(value.cert, 'tls.cert'), key: pem(value.key, 'tls.key'), rejectUnauthorized: reject }
+// ioredis's `tls` option: `true`/`false`, or `{ ca, cert, key, rejectUnauthorized }`.
+function tlsOption(options, field) {
+  const value = options[field]
+  if (value === undefined || value === null || typeof value === 'boolean') return value ?? undefined
+  if (typeof value !== 'object' || isArray(value)) throw typeError(field, 'true or an object', value)
+  return {
+    ca: pem(value.ca, 'tls.ca'),
+    cert: pem(value.cert, 'tls.cert'),
+    key: pem(value.key, 'tls.key'),
+    rejectUnauthorized: optionOf({ 'tls.rejectUnauthorized': value.rejectUnauthorized }, 'tls.rejectUnauthorized', 'boolean'),
+  }
 }
 
-function nodeList(value, field) {
+function nodesOption(options, field) {
+  const value = options[field]
   if (value === undefined || value === null) return undefined
   if (!isArray(value)) throw typeError(field, 'an array of { host, port }', value)
   return value.map((node, i) => {
     if (node === null || typeof node !== 'object') throw typeError(`${field}[${i}]`, 'a { host, port } object', node)
-    return {
-      host: optionOf(node, 'host', 'string') ?? '127.0.0.1',
-      port: optionOf(node, 'port', 'number') ?? (field === 'sentinels' ? 26379 : 6379),
-    }
+    return { host: optionOf(node, 'host', 'string'), port: optionOf(node, 'port', 'number') }
   })
 }
 
-const SHAPE_OPTIONS = ['host', 'port', 'path', 'sentinels', 'cluster']
+function retriesOption(options, field) {
+  return options[field] === null ? null : optionOf(options, field, 'number')
+}
+
+// Every option of `SessionsOptions` (binding.d.ts) with its check: a `typeof` name, or a function
+// of (options, field). A test keeps this table and the Rust struct in step.
+const OPTIONS = {
+  connectionString: 'string',
+  host: 'string',
+  port: 'number',
+  path: 'string',
+  username: 'string',
+  password: 'string',
+  db: 'number',
+  tls: tlsOption,
+  sentinels: nodesOption,
+  name: 'string',
+  cluster: nodesOption,
+  tokenEncoding: 'string',
+  tokenSize: 'number',
+  connectTimeout: 'number',
+  commandTimeout: 'number',
+  maxRetriesPerRequest: retriesOption,
+  enableOfflineQueue: 'boolean',
+  offlineQueueLimit: 'number',
+}
 
 function nativeOptions(options) {
-  if (options === undefined || options === null) return { connectionString: defaultUrl() }
+  if (options === undefined || options === null) return {}
   if (typeof options === 'string') return { connectionString: options }
   if (typeof options !== 'object' || isArray(options)) {
     throw typeError('options', 'a connection string or an options object', options)
   }
-  const hasShape = SHAPE_OPTIONS.some((k) => options[k] !== undefined && options[k] !== null)
-  return {
-    connectionString: optionOf(options, 'connectionString', 'string') ?? (hasShape ? undefined : defaultUrl()),
-    host: optionOf(options, 'host', 'string'),
-    port: optionOf(options, 'port', 'number'),
-    path: optionOf(options, 'path', 'string'),
-    username: optionOf(options, 'username', 'string'),
-    password: optionOf(options, 'password', 'string'),
-    db: optionOf(options, 'db', 'number'),
-    tls: tlsOptions(options.tls),
-    sentinels: nodeList(options.sentinels, 'sentinels'),
-    name: optionOf(options, 'name', 'string'),
-    cluster: nodeList(options.cluster, 'cluster'),
-    tokenEncoding: optionOf(options, 'tokenEncoding', 'string'),
-    tokenSize: optionOf(options, 'tokenSize', 'number'),
-    connectTimeout: optionOf(options, 'connectTimeout', 'number'),
-    commandTimeout: optionOf(options, 'commandTimeout', 'number'),
-    // ioredis: `null` means "retry until the command times out".
-    maxRetriesPerRequest: options.maxRetriesPerRequest === null ? 0xfffffffe : optionOf(options, 'maxRetriesPerRequest', 'number'),
-    enableOfflineQueue: optionOf(options, 'enableOfflineQueue', 'boolean'),
-    offlineQueueLimit: optionOf(options, 'offlineQueueLimit', 'number'),
+  const native = {}
+  for (const field in OPTIONS) {
+    const check = OPTIONS[field]
+    const value = typeof check === 'string' ? optionOf(options, field, check) : check(options, field)
+    if (value !== undefined) native[field] = value
   }
+  return native
 }
 
 // `migrateFromV1` options, checked here so that the errors name the option.
-const MIGRATE_MAX_BATCH = 100000
 function migrateOptions(options) {
   if (options === undefined || options === null) options = {}
   if (typeof options !== 'object' || isArray(options)) throw typeError('migrateFromV1()', 'called with an options object', options)
-  const batchSize = optionOf(options, 'batchSize', 'number') ?? 1000
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MIGRATE_MAX_BATCH) {
-    throw codedError(RangeError, 'ERR_INVALID_ARG_VALUE', `batchSize: must be a whole number from 1 to ${MIGRATE_MAX_BATCH}, got ${batchSize}`)
+  const batchSize = optionOf(options, 'batchSize', 'number') ?? MIGRATE_DEFAULT_BATCH_SIZE
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MIGRATE_MAX_BATCH_SIZE) {
+    throw codedError(
+      RangeError,
+      ErrorCode.InvalidArgValue,
+      `batchSize: must be a whole number from 1 to ${MIGRATE_MAX_BATCH_SIZE}, got ${batchSize}`,
+    )
   }
   const onProgress = options.onProgress ?? undefined
   if (onProgress !== undefined && typeof onProgress !== 'function') throw typeError('onProgress', 'a function', onProgress)
@@ -198,6 +211,81 @@ function migrateOptions(options) {
     onProgress,
   }
 }
+
+// The session methods, as a table: each entry reads and checks a call's arguments (throwing an
+// error that names the field) and returns the function that starts the native call with a call
+// id. `SpotsSessions` turns each entry into a method that returns a Promise (see `#invoke`).
+const CALLS = {
+  create(o) {
+    const app = string(o.app, 'app')
+    const ownerId = ownerString(o.ownerId)
+    const data = dataJson(o.data, true)
+    const secs = duration(o.duration, true)
+    const maxAge = optionalNumber(o.maxAge, 'maxAge', 'a number of seconds')
+    const maxSessions = optionalNumber(o.maxSessions, 'maxSessions', 'a number')
+    return (native, id) => native.create(id, app, ownerId, data, secs, maxAge, maxSessions)
+  },
+  get(o) {
+    const app = string(o.app, 'app')
+    const token = string(o.token, 'token')
+    const refresh = optionalNumber(o.refresh, 'refresh', 'a number of seconds')
+    if (refresh === undefined) return (native, id) => native.get(id, app, token)
+    return (native, id) => native.getRefresh(id, app, token, refresh)
+  },
+  refresh(o) {
+    const app = string(o.app, 'app')
+    const token = string(o.token, 'token')
+    const secs = duration(o.duration, false)
+    return (native, id) => native.refresh(id, app, token, secs)
+  },
+  update(o) {
+    const app = string(o.app, 'app')
+    const token = string(o.token, 'token')
+    const data = dataJson(o.data, false)
+    return (native, id) => native.update(id, app, token, data)
+  },
+  kill(o) {
+    const app = string(o.app, 'app')
+    // Exactly one of token and sessionId.
+    const hasId = o.sessionId !== undefined && o.sessionId !== null
+    if (hasId && o.token !== undefined && o.token !== null) {
+      throw valueError('token, sessionId: give exactly one of them, not both')
+    }
+    if (hasId) {
+      const sessionId = string(o.sessionId, 'sessionId')
+      return (native, id) => native.killSessionId(id, app, sessionId)
+    }
+    if (o.token === undefined || o.token === null) {
+      throw typeError('token', 'a string (or give sessionId instead)', o.token)
+    }
+    const token = string(o.token, 'token')
+    return (native, id) => native.kill(id, app, token)
+  },
+  killAll(o) {
+    const app = string(o.app, 'app')
+    const ownerId = ownerString(o.ownerId)
+    const except = o.exceptToken === undefined || o.exceptToken === null ? undefined : string(o.exceptToken, 'exceptToken')
+    return (native, id) => native.killAll(id, app, ownerId, except)
+  },
+  list(o) {
+    const app = string(o.app, 'app')
+    const ownerId = ownerString(o.ownerId)
+    return (native, id) => native.list(id, app, ownerId)
+  },
+  count(o) {
+    const app = string(o.app, 'app')
+    const ownerId = ownerString(o.ownerId)
+    return (native, id) => native.count(id, app, ownerId)
+  },
+  rotate(o) {
+    const app = string(o.app, 'app')
+    const token = string(o.token, 'token')
+    return (native, id) => native.rotate(id, app, token)
+  },
+}
+
+// What a method's native result becomes, where it is not used as it is.
+const RESULTS = { list: sessionInfos, count: Number }
 
 // Instances with calls in flight. The native side reaches an instance only through a WeakRef
 // (see the constructor), so that an instance nobody references can be collected and its
@@ -217,8 +305,9 @@ class SpotsSessions {
   #quitting = null
 
   /**
-   * @param {string | object} [options] a `redis://` URL, or `{ connectionString, tokenEncoding,
-   *   tokenSize, connectTimeout, commandTimeout }`.
+   * @param {string | import('./index').SpotsSessionsOptions} [options] a connection string, or
+   *   the options object (every option and its default: `SpotsSessionsOptions` in index.d.ts,
+   *   defined in src/options.rs).
    */
   constructor(options) {
     const opts = nativeOptions(options)
@@ -226,7 +315,7 @@ class SpotsSessions {
       this.#native = new NativeSessions(opts, SpotsSessions.#batchCallback(new WeakRef(this)))
     } catch (err) {
       // Native option errors already name the option; give them the stable code.
-      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', err.message)
+      throw valueError(err.message)
     }
     this.#nativeOptions = opts
     this.#options = clientOptionsOf(options)
@@ -256,93 +345,6 @@ class SpotsSessions {
     return this.#client
   }
 
-  create(dto) {
-    try {
-      const o = dtoObject(dto, 'create')
-      const app = string(o.app, 'app')
-      const ownerId = ownerString(o.ownerId)
-      const data = dataJson(o.data, true)
-      const secs = duration(o.duration, true)
-      const maxAge = optionalNumber(o.maxAge, 'maxAge', 'a number of seconds')
-      const maxSessions = optionalNumber(o.maxSessions, 'maxSessions', 'a number')
-      return this.#call((id) => this.#native.create(id, app, ownerId, data, secs, maxAge, maxSessions))
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
-  get(dto) {
-    try {
-      const o = dtoObject(dto, 'get')
-      const app = string(o.app, 'app')
-      const token = string(o.token, 'token')
-      const refresh = optionalNumber(o.refresh, 'refresh', 'a number of seconds')
-      if (refresh !== undefined) return this.#call((id) => this.#native.getRefresh(id, app, token, refresh))
-      return this.#call((id) => this.#native.get(id, app, token))
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
-  refresh(dto) {
-    try {
-      const o = dtoObject(dto, 'refresh')
-      const app = string(o.app, 'app')
-      const token = string(o.token, 'token')
-      const secs = duration(o.duration, false)
-      return this.#call((id) => this.#native.refresh(id, app, token, secs))
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
-  update(dto) {
-    try {
-      const o = dtoObject(dto, 'update')
-      const app = string(o.app, 'app')
-      const token = string(o.token, 'token')
-      const data = dataJson(o.data, false)
-      return this.#call((id) => this.#native.update(id, app, token, data))
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
-  kill(dto) {
-    try {
-      const o = dtoObject(dto, 'kill')
-      const app = string(o.app, 'app')
-      // Exactly one of token and sessionId.
-      const hasId = o.sessionId !== undefined && o.sessionId !== null
-      if (hasId && o.token !== undefined && o.token !== null) {
-        throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', 'token, sessionId: give exactly one of them, not both')
-      }
-      if (hasId) {
-        const sessionId = string(o.sessionId, 'sessionId')
-        return this.#call((id) => this.#native.killSessionId(id, app, sessionId))
-      }
-      if (o.token === undefined || o.token === null) {
-        throw typeError('token', 'a string (or give sessionId instead)', o.token)
-      }
-      const token = string(o.token, 'token')
-      return this.#call((id) => this.#native.kill(id, app, token))
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
-  killAll(dto) {
-    try {
-      const o = dtoObject(dto, 'killAll')
-      const app = string(o.app, 'app')
-      const ownerId = ownerString(o.ownerId)
-      const except = o.exceptToken === undefined || o.exceptToken === null ? undefined : string(o.exceptToken, 'exceptToken')
-      return this.#call((id) => this.#native.killAll(id, app, ownerId, except))
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
   /**
    * The public id of the session that `token` opens: 22 base64url characters, stable, safe to
    * log and show; it opens nothing by itself. Sync; computed locally (no Redis).
@@ -351,39 +353,23 @@ class SpotsSessions {
     return sessionIdOf(string(token, 'token'))
   }
 
-  /** Every live session of `ownerId` in `app`, newest first, as `{ sessionId, createdAt, expiresAt, data }`. */
-  list(dto) {
-    try {
-      const o = dtoObject(dto, 'list')
-      const app = string(o.app, 'app')
-      const ownerId = ownerString(o.ownerId)
-      return this.#call((id) => this.#native.list(id, app, ownerId)).then(sessionInfos)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
-  /** How many live sessions `ownerId` has in `app`. */
-  count(dto) {
-    try {
-      const o = dtoObject(dto, 'count')
-      const app = string(o.app, 'app')
-      const ownerId = ownerString(o.ownerId)
-      return this.#call((id) => this.#native.count(id, app, ownerId)).then(Number)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
-  /** A new token for the same session; the old one stops working at once. `undefined` if not found. */
-  rotate(dto) {
-    try {
-      const o = dtoObject(dto, 'rotate')
-      const app = string(o.app, 'app')
-      const token = string(o.token, 'token')
-      return this.#call((id) => this.#native.rotate(id, app, token))
-    } catch (err) {
-      return Promise.reject(err)
+  // The session methods (create, get, refresh, update, kill, killAll, list, count, rotate), one
+  // per entry of CALLS; documented in index.d.ts.
+  static {
+    for (const method of Object.keys(CALLS)) {
+      const read = CALLS[method]
+      const result = RESULTS[method]
+      const invoke = {
+        [method](dto) {
+          try {
+            const started = this.#call(read(dtoObject(dto, method)))
+            return result === undefined ? started : started.then(result)
+          } catch (err) {
+            return Promise.reject(err)
+          }
+        },
+      }[method]
+      Object.defineProperty(SpotsSessions.prototype, method, { value: invoke, writable: true, configurable: true })
     }
   }
 
@@ -403,7 +389,7 @@ class SpotsSessions {
     let batches = 0
     try {
       do {
-        const text = await this.#call((id) => migration.step(id, cursor, o.dryRun, o.deleteOld, o.batchSize))
+        const text = await this.#call((_, id) => migration.step(id, cursor, o.dryRun, o.deleteOld, o.batchSize))
         const batch = JSON.parse(text)
         batches++
         report.scanned += batch.scanned
@@ -433,7 +419,7 @@ class SpotsSessions {
       throw err
     } finally {
       // The run's own connections, closed even when the instance was closed meanwhile.
-      await this.#start((id) => migration.close(id)).catch(() => {})
+      await this.#start((_, id) => migration.close(id)).catch(() => {})
     }
     return report
   }
@@ -444,7 +430,7 @@ class SpotsSessions {
     this.#closing = true
     const sessions = this.#whenIdle()
       // After disconnect() the native instance is gone, and so is the connection.
-      .then(() => (this.#native === null ? 'OK' : this.#start((id) => this.#native.quit(id))))
+      .then(() => (this.#native === null ? 'OK' : this.#start((native, id) => native.quit(id))))
       .finally(() => this.#release())
     const client = this.#client === undefined ? undefined : quitClient(this.#client)
     this.#quitting = client === undefined ? sessions : Promise.all([sessions, client]).then(([ok]) => ok)
@@ -470,10 +456,11 @@ class SpotsSessions {
     return this.#start(start)
   }
 
+  // `start(native, id)` begins the native call that will settle with `id`.
   #start(start) {
     let id = (this.#lastId = (this.#lastId + 1) >>> 0)
     if (id === 0) id = this.#lastId = 1 // id 0 carries warnings, never a call
-    start(id)
+    start(this.#native, id)
     if (this.#pending.size === 0) {
       this.#native.setActive(true)
       busy.add(this)
@@ -483,34 +470,41 @@ class SpotsSessions {
     })
   }
 
-  // `meta` is [id, tag, code, …]; code 0/1/2 are false/true/null, 4 + k is values[k]
-  // (src/bridge.rs).
-  #onBatch(meta, values) {
+  // `meta` is [id, tag, code, …]: `tag` a Completion, `code` a ValueCode or
+  // `ValueCode.FirstPayload + k` for `payloads[k]` (src/bridge.rs).
+  #onBatch(meta, payloads) {
     const pending = this.#pending
     for (let i = 0; i < meta.length; i += 3) {
       const tag = meta[i + 1]
       const code = meta[i + 2]
-      const value = code === 0 ? false : code === 1 ? true : code === 2 ? null : values[code - 4]
-      if (tag === TAG_WARNING) {
+      const value =
+        code === ValueCode.False
+          ? false
+          : code === ValueCode.True
+            ? true
+            : code === ValueCode.Null
+              ? null
+              : payloads[code - ValueCode.FirstPayload]
+      if (tag === Completion.Warning) {
         // A Redis setting that breaks a guarantee (src/store.rs, watch_eviction_policy).
-        process.emitWarning(value, { code: 'SPOTS_SESSIONS_EVICTION' })
+        process.emitWarning(value.message, { code: value.code })
         continue
       }
       const call = pending.get(meta[i])
       if (call === undefined) continue // settled already by disconnect()
       pending.delete(meta[i])
       try {
-        if (tag === TAG_VALUE) {
+        if (tag === Completion.Value) {
           call.resolve(value)
-        } else if (tag === TAG_SESSION) {
+        } else if (tag === Completion.Session) {
           if (value === null) {
             call.resolve(undefined)
           } else {
             const [ownerId, data] = JSON.parse(value)
             call.resolve({ ownerId, data })
           }
-        } else if (tag === TAG_ERROR) {
-          call.reject(nativeError(value))
+        } else if (tag === Completion.Failure) {
+          call.reject(codedError(Error, value.code, value.message))
         } else {
           call.reject(new Error(`internal error: unknown completion tag ${tag}`))
         }

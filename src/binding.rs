@@ -10,88 +10,18 @@ use napi::bindgen_prelude::{Function, ObjectFinalize};
 use napi::{Env, JsString, Status};
 use napi_derive::napi;
 
-use crate::bridge::{Batch, Bridge, Outcome};
-use crate::config::{Node, Options, RawOptions};
+use crate::bridge::{Batch, Bridge, Notice, Outcome};
+use crate::config::Options;
 use crate::connection;
 use crate::dispatch::Dispatcher;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{parse_session_id, session_id, session_id_text};
 use crate::manage::CreateLimits;
 use crate::migrate::{Migration, Options as MigrateOptions};
+use crate::options::SessionsOptions;
 use crate::store::SessionStore;
 use crate::text::{may_be_lossy, wtf8_from_utf16};
-use crate::tls::TlsOptions;
 use crate::{runtime, validate};
-
-/// A `{ host, port }` entry of `sentinels` or `cluster`.
-#[napi(object)]
-pub struct NativeNode {
-    pub host: String,
-    pub port: f64,
-}
-
-/// The `tls` option, PEM as text.
-#[napi(object)]
-pub struct NativeTls {
-    /// CA certificates to trust instead of the system's.
-    pub ca: Option<String>,
-    /// Client certificate chain.
-    pub cert: Option<String>,
-    /// Client private key.
-    pub key: Option<String>,
-    /// `false` accepts any server certificate (default `true`).
-    pub reject_unauthorized: Option<bool>,
-}
-
-impl From<NativeNode> for Node {
-    fn from(n: NativeNode) -> Self {
-        Node {
-            host: n.host,
-            port: n.port,
-        }
-    }
-}
-
-/// Constructor options, already type-checked by the JavaScript layer.
-#[napi(object)]
-pub struct NativeOptions {
-    /// `redis[s]://`, `redis[s]-sentinel://`, `redis[s]-cluster://` or `redis+unix://` URL.
-    pub connection_string: Option<String>,
-    /// Host of a single server (default 127.0.0.1).
-    pub host: Option<String>,
-    /// Port of a single server (default 6379).
-    pub port: Option<f64>,
-    /// Unix socket path of a single server.
-    pub path: Option<String>,
-    /// ACL user name.
-    pub username: Option<String>,
-    /// Password.
-    pub password: Option<String>,
-    /// Database number.
-    pub db: Option<f64>,
-    /// TLS settings; present means TLS is on.
-    pub tls: Option<NativeTls>,
-    /// Sentinel nodes (with `name`).
-    pub sentinels: Option<Vec<NativeNode>>,
-    /// The Sentinel master group name.
-    pub name: Option<String>,
-    /// Redis Cluster seed nodes.
-    pub cluster: Option<Vec<NativeNode>>,
-    /// `'base64'` (default), `'base64url'` or `'hex'`.
-    pub token_encoding: Option<String>,
-    /// Random bytes per token, 8 to 1024 (default 128).
-    pub token_size: Option<f64>,
-    /// Milliseconds allowed to establish a connection (default 10000).
-    pub connect_timeout: Option<f64>,
-    /// Milliseconds a call may wait for Redis before it rejects (default 5000).
-    pub command_timeout: Option<f64>,
-    /// Re-sends of a command whose connection dropped mid-flight (default 20).
-    pub max_retries_per_request: Option<f64>,
-    /// `false`: reject at once while disconnected instead of waiting (default `true`).
-    pub enable_offline_queue: Option<bool>,
-    /// Most calls waiting for a connection; 0 means no limit (default 20000).
-    pub offline_queue_limit: Option<f64>,
-}
 
 /// The native half of `SpotsSessions`. Each method takes the call id that the JavaScript layer
 /// uses to settle the call's Promise when the outcome arrives through the batch callback.
@@ -116,61 +46,37 @@ fn name_bytes(s: JsString) -> napi::Result<Vec<u8>> {
     Ok(wtf8_from_utf16(units))
 }
 
-/// A call's app and its other name (`ownerId` or `token`) as bytes, with whether both are within
-/// the length limit (a failed check is delivered as the call's rejection, not thrown).
-fn names(
-    app: JsString,
-    other: (&'static str, JsString),
-) -> napi::Result<(Vec<u8>, Vec<u8>, Result<()>)> {
-    let (app, second) = (name_bytes(app)?, name_bytes(other.1)?);
-    let check = validate::name("app", &app).and(validate::name(other.0, &second));
-    Ok((app, second, check))
+/// A name argument (`app`, `ownerId`, `token`, `exceptToken`) as bytes. Reading it can fail only
+/// in N-API (thrown); a name that is too long is the call's rejection, so it is returned inside.
+fn read_name(field: &'static str, s: JsString) -> napi::Result<Result<Vec<u8>>> {
+    let bytes = name_bytes(s)?;
+    Ok(validate::name(field, &bytes).map(|()| bytes))
+}
+
+/// Both checked arguments, or the first failure (in argument order, as before).
+fn both<A, B>(a: Result<A>, b: Result<B>) -> Result<(A, B)> {
+    Ok((a?, b?))
 }
 
 fn to_napi(err: Error) -> napi::Error {
     napi::Error::new(Status::InvalidArg, err.to_string())
 }
 
-fn raw_options(options: NativeOptions) -> RawOptions {
-    RawOptions {
-        connection_string: options.connection_string,
-        host: options.host,
-        port: options.port,
-        path: options.path,
-        username: options.username,
-        password: options.password,
-        db: options.db,
-        tls: options.tls.map(|t| TlsOptions {
-            ca: t.ca,
-            cert: t.cert,
-            key: t.key,
-            reject_unauthorized: t.reject_unauthorized.unwrap_or(true),
-        }),
-        sentinels: options
-            .sentinels
-            .map(|v| v.into_iter().map(Node::from).collect()),
-        name: options.name,
-        cluster: options
-            .cluster
-            .map(|v| v.into_iter().map(Node::from).collect()),
-        token_encoding: options.token_encoding,
-        token_size: options.token_size,
-        connect_timeout: options.connect_timeout,
-        command_timeout: options.command_timeout,
-        max_retries_per_request: options.max_retries_per_request,
-        enable_offline_queue: options.enable_offline_queue,
-        offline_queue_limit: options.offline_queue_limit,
-    }
+/// A server's address in [`NativeConnection`].
+#[napi(object, object_from_js = false)]
+pub struct ServerAddress {
+    pub host: String,
+    pub port: u32,
 }
 
 /// Where and how a set of options connects (see [`connection::describe`]): what `index.js`
 /// builds the `client`, an ioredis instance, from.
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct NativeConnection {
     /// `'single'`, `'unix'`, `'sentinel'` or `'cluster'`.
     pub kind: String,
     /// The server (`single`), the sentinels (`sentinel`) or the seed nodes (`cluster`).
-    pub nodes: Vec<NativeNode>,
+    pub nodes: Vec<ServerAddress>,
     /// The socket path (`unix`).
     pub path: Option<String>,
     /// The master group name (`sentinel`).
@@ -188,17 +94,17 @@ pub struct NativeConnection {
 /// Parses `options` exactly as the constructor does and describes the connection they name.
 /// Throws on the same bad options as the constructor.
 #[napi]
-pub fn describe_connection(options: NativeOptions) -> napi::Result<NativeConnection> {
-    let options = Options::parse(raw_options(options)).map_err(to_napi)?;
+pub fn describe_connection(options: SessionsOptions) -> napi::Result<NativeConnection> {
+    let options = Options::parse(options).map_err(to_napi)?;
     let c = connection::describe(&options.redis);
     Ok(NativeConnection {
         kind: c.kind.as_str().to_string(),
         nodes: c
             .nodes
             .into_iter()
-            .map(|(host, port)| NativeNode {
+            .map(|(host, port)| ServerAddress {
                 host,
-                port: f64::from(port),
+                port: u32::from(port),
             })
             .collect(),
         path: c.path,
@@ -211,17 +117,23 @@ pub fn describe_connection(options: NativeOptions) -> napi::Result<NativeConnect
 }
 
 impl NativeSessions {
-    /// Runs `work` on the runtime and delivers its outcome; a failed `check` is delivered at
-    /// once instead, so bad arguments never reach Redis.
-    fn dispatch<T, F>(&self, id: u32, check: Result<()>, work: F)
-    where
+    /// Runs the call's work on the runtime, with its checked arguments, and delivers its
+    /// outcome; arguments that failed their checks are delivered as the rejection at once, so
+    /// bad arguments never reach Redis.
+    fn dispatch<A, T, F>(
+        &self,
+        id: u32,
+        args: Result<A>,
+        work: impl FnOnce(Arc<SessionStore>, A) -> F,
+    ) where
         T: Into<Outcome>,
         F: Future<Output = Result<T>> + Send + 'static,
     {
         let bridge = Arc::clone(&self.bridge);
-        match check {
+        match args {
             Err(err) => bridge.complete(id, Outcome::Failed(err)),
-            Ok(()) => {
+            Ok(args) => {
+                let work = work(Arc::clone(&self.store), args);
                 let call = Box::pin(async move {
                     let outcome = work.await.into();
                     bridge.complete(id, outcome);
@@ -265,13 +177,16 @@ impl Drop for NativeSessions {
 #[napi]
 impl NativeSessions {
     /// Validates the options and starts connecting in the background; never waits for Redis.
-    #[napi(constructor)]
+    #[napi(
+        constructor,
+        ts_args_type = "options: SessionsOptions, onBatch: (meta: Uint32Array, payloads: Array<string | Notice>) => void"
+    )]
     pub fn new(
         env: Env,
-        options: NativeOptions,
+        options: SessionsOptions,
         on_batch: Function<'_, Batch, ()>,
     ) -> napi::Result<Self> {
-        let options = Options::parse(raw_options(options)).map_err(to_napi)?;
+        let options = Options::parse(options).map_err(to_napi)?;
         let runtime = runtime::get().map_err(to_napi)?;
         let bridge = Arc::new(Bridge::new(on_batch)?);
         let store = {
@@ -283,7 +198,11 @@ impl NativeSessions {
         {
             let _entered = runtime.enter();
             store.watch_eviction_policy(move |warning| {
-                warnings.complete(0, Outcome::Warning(warning));
+                let notice = Notice {
+                    code: ErrorCode::EvictionWarning,
+                    message: warning,
+                };
+                warnings.complete(0, Outcome::Warning(notice));
             });
         }
         env.adjust_external_memory(NATIVE_BYTES)?;
@@ -309,33 +228,35 @@ impl NativeSessions {
         max_age: Option<f64>,
         max_sessions: Option<f64>,
     ) -> napi::Result<()> {
-        let (app, owner, check) = names(app, ("ownerId", owner_id))?;
-        let duration = duration.map(validate::duration).transpose();
-        let check = check.and(duration.as_ref().map(|_| ()).map_err(Clone::clone));
-        let duration = duration.unwrap_or_default();
-        let limits = (|| {
-            Ok(CreateLimits {
+        let (app, owner) = (read_name("app", app)?, read_name("ownerId", owner_id)?);
+        let args = (|| {
+            let (app, owner) = (app?, owner?);
+            let duration = duration.map(validate::duration).transpose()?;
+            let limits = CreateLimits {
                 max_age: max_age
                     .map(|secs| validate::max_age(secs, duration))
                     .transpose()?,
                 max_sessions: max_sessions.map(validate::max_sessions).transpose()?,
-            })
+            };
+            Ok((app, owner, duration, limits))
         })();
-        let check = check.and(limits.as_ref().map(|_| ()).map_err(Clone::clone));
-        let limits = limits.unwrap_or_default();
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move {
-            store.create(&app, &owner, &data, duration, limits).await
-        });
+        self.dispatch(
+            id,
+            args,
+            |store, (app, owner, duration, limits)| async move {
+                store.create(&app, &owner, &data, duration, limits).await
+            },
+        );
         Ok(())
     }
 
     /// Starts `get`; resolves to `[owner, data]` JSON text or `null`.
     #[napi]
     pub fn get(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
-        let (app, token, check) = names(app, ("token", token))?;
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move { store.get(&app, &token).await });
+        let args = both(read_name("app", app)?, read_name("token", token)?);
+        self.dispatch(id, args, |store, (app, token)| async move {
+            store.get(&app, &token).await
+        });
         Ok(())
     }
 
@@ -348,12 +269,9 @@ impl NativeSessions {
         token: JsString,
         duration: f64,
     ) -> napi::Result<()> {
-        let (app, token, check) = names(app, ("token", token))?;
-        let duration = validate::duration(duration);
-        let check = check.and(duration.as_ref().map(|_| ()).map_err(Clone::clone));
-        let duration = duration.unwrap_or_default();
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move {
+        let names = both(read_name("app", app)?, read_name("token", token)?);
+        let args = names.and_then(|names| Ok((names, validate::duration(duration)?)));
+        self.dispatch(id, args, |store, ((app, token), duration)| async move {
             store.refresh(&app, &token, duration).await
         });
         Ok(())
@@ -368,22 +286,20 @@ impl NativeSessions {
         token: JsString,
         data: String,
     ) -> napi::Result<()> {
-        let (app, token, check) = names(app, ("token", token))?;
-        let store = Arc::clone(&self.store);
-        self.dispatch(
-            id,
-            check,
-            async move { store.update(&app, &token, &data).await },
-        );
+        let args = both(read_name("app", app)?, read_name("token", token)?);
+        self.dispatch(id, args, |store, (app, token)| async move {
+            store.update(&app, &token, &data).await
+        });
         Ok(())
     }
 
     /// Starts `kill`; resolves to whether the session existed.
     #[napi]
     pub fn kill(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
-        let (app, token, check) = names(app, ("token", token))?;
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move { store.kill(&app, &token).await });
+        let args = both(read_name("app", app)?, read_name("token", token)?);
+        self.dispatch(id, args, |store, (app, token)| async move {
+            store.kill(&app, &token).await
+        });
         Ok(())
     }
 
@@ -397,17 +313,15 @@ impl NativeSessions {
         owner_id: JsString,
         except_token: Option<JsString>,
     ) -> napi::Result<()> {
-        let (app, owner, check) = names(app, ("ownerId", owner_id))?;
-        let (except, check) = match except_token {
-            None => (None, check),
-            Some(token) => {
-                let token = name_bytes(token)?;
-                let check = check.and(validate::name("exceptToken", &token));
-                (Some(session_id(&token)), check)
-            }
-        };
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move {
+        let names = both(read_name("app", app)?, read_name("ownerId", owner_id)?);
+        let except = except_token
+            .map(|token| read_name("exceptToken", token))
+            .transpose()?;
+        let args = names.and_then(|names| {
+            let except = except.transpose()?.map(|token| session_id(&token));
+            Ok((names, except))
+        });
+        self.dispatch(id, args, |store, ((app, owner), except)| async move {
             store.kill_all(&app, &owner, except).await
         });
         Ok(())
@@ -416,8 +330,7 @@ impl NativeSessions {
     /// Starts closing the connection gracefully; resolves to `'OK'`.
     #[napi]
     pub fn quit(&self, id: u32) {
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, Ok(()), async move {
+        self.dispatch(id, Ok(()), |store, ()| async move {
             store.quit().await.map(|()| "OK".to_string())
         });
     }
@@ -438,39 +351,35 @@ impl NativeSessions {
     /// Starts `list`; resolves to the JSON text `[[sessionId, createdAt, expiresAt, data], …]`.
     #[napi]
     pub fn list(&self, id: u32, app: JsString, owner_id: JsString) -> napi::Result<()> {
-        let (app, owner, check) = names(app, ("ownerId", owner_id))?;
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move { store.list(&app, &owner).await });
+        let args = both(read_name("app", app)?, read_name("ownerId", owner_id)?);
+        self.dispatch(id, args, |store, (app, owner)| async move {
+            store.list(&app, &owner).await
+        });
         Ok(())
     }
 
     /// Starts `count`; resolves to the number of live sessions as decimal text.
     #[napi]
     pub fn count(&self, id: u32, app: JsString, owner_id: JsString) -> napi::Result<()> {
-        let (app, owner, check) = names(app, ("ownerId", owner_id))?;
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move { store.count(&app, &owner).await });
+        let args = both(read_name("app", app)?, read_name("ownerId", owner_id)?);
+        self.dispatch(id, args, |store, (app, owner)| async move {
+            store.count(&app, &owner).await
+        });
         Ok(())
     }
 
     /// Starts `kill` addressed by session id (see [`session_id_of`]).
     #[napi]
     pub fn kill_session_id(&self, id: u32, app: JsString, session_id: String) -> napi::Result<()> {
-        let app = name_bytes(app)?;
         let parsed = parse_session_id(session_id.as_bytes()).ok_or_else(|| {
             Error::invalid(
                 "sessionId",
                 "must be a session id from sessionIdOf() or list() (22 base64url characters)",
             )
         });
-        let check =
-            validate::name("app", &app).and(parsed.as_ref().map(|_| ()).map_err(Clone::clone));
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move {
-            match parsed {
-                Ok(sid) => store.kill_id(&app, &sid).await,
-                Err(e) => Err(e),
-            }
+        let args = both(read_name("app", app)?, parsed);
+        self.dispatch(id, args, |store, (app, sid)| async move {
+            store.kill_id(&app, &sid).await
         });
         Ok(())
     }
@@ -484,12 +393,9 @@ impl NativeSessions {
         token: JsString,
         refresh: f64,
     ) -> napi::Result<()> {
-        let (app, token, check) = names(app, ("token", token))?;
-        let refresh = validate::seconds("refresh", refresh);
-        let check = check.and(refresh.as_ref().map(|_| ()).map_err(Clone::clone));
-        let refresh = refresh.unwrap_or_default();
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move {
+        let names = both(read_name("app", app)?, read_name("token", token)?);
+        let args = names.and_then(|names| Ok((names, validate::seconds("refresh", refresh)?)));
+        self.dispatch(id, args, |store, ((app, token), refresh)| async move {
             store.get_refresh(&app, &token, refresh).await
         });
         Ok(())
@@ -498,17 +404,18 @@ impl NativeSessions {
     /// Starts `rotate`; resolves to the new token, or `undefined` when not found.
     #[napi]
     pub fn rotate(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
-        let (app, token, check) = names(app, ("token", token))?;
-        let store = Arc::clone(&self.store);
-        self.dispatch(id, check, async move {
+        let args = both(read_name("app", app)?, read_name("token", token)?);
+        self.dispatch(id, args, |store, (app, token)| async move {
             Ok(match store.rotate(&app, &token).await? {
                 Some(token) => Outcome::Text(token),
-                // Tag 1 with null resolves to `undefined`, as `get` does for "not found".
+                // A `Session` completion with null resolves to `undefined`, as `get` does for
+                // "not found".
                 None => Outcome::Session(None),
             })
         });
         Ok(())
     }
+
     /// Starts a 1.x migration run on connections of its own (see [`crate::migrate`]); the
     /// JavaScript layer drives it batch by batch and closes it.
     #[napi]

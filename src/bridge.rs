@@ -5,21 +5,61 @@
 //! queue; only the push that finds the queue idle schedules a wake-up of the JS thread (one
 //! threadsafe-function call), and that wake-up hands *every* queued outcome to JavaScript at
 //! once, as two arguments: a `Uint32Array` of `[id, tag, code, id, tag, code, …]` and an array
-//! of the values that are not a constant (`code` 0: `false`, 1: `true`, 2: `null`, `4 + k`:
-//! `values[k]`). Under load one wake-up settles hundreds of calls with a handful of N-API calls
-//! (booleans cost none), and no call creates its own threadsafe function or N-API async work.
+//! of the payloads that are not a constant ([`ValueCode`]: `false`, `true`, `null`, or
+//! `ValueCode.FirstPayload + k` for `payloads[k]`). Under load one wake-up settles hundreds of
+//! calls with a handful of N-API calls (booleans cost none), and no call creates its own
+//! threadsafe function or N-API async work.
 //!
-//! Tags: `0` resolve with `value` (a string or boolean); `1` a `get` result, `value` is
-//! `[owner, data]` JSON text or `null` (not found); `2` reject, `value` is `"<code>:<message>"`;
-//! `3` (id `0`, no call) a warning about the server's configuration, `value` is its text.
+//! Tags ([`Completion`], exported to JavaScript with the value codes, so `index.js` keeps no
+//! numbers of its own): `Value` resolves with a string or boolean; `Session` is a `get` result,
+//! `[owner, data]` JSON text or `null` (not found); `Failure` rejects with a [`Notice`]
+//! (`{ code, message }`); `Warning` (id `0`, no call) is a [`Notice`] about the server's
+//! configuration, for `process.emitWarning`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{FnArgs, Function, Uint32Array};
+use napi::bindgen_prelude::{Either, FnArgs, Function, Uint32Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
+use napi_derive::napi;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
+
+/// The kind of each completion in a batch (its `tag`).
+#[napi]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// Resolve with the value (a string or boolean).
+    Value = 0,
+    /// A `get` result: `[owner, data]` JSON text, or `null` for "not found".
+    Session = 1,
+    /// Reject with the [`Notice`].
+    Failure = 2,
+    /// Not a call's outcome (id 0): a [`Notice`] for `process.emitWarning`.
+    Warning = 3,
+}
+
+/// The value code of each completion in a batch: a constant, or an index into the payloads.
+#[napi]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueCode {
+    /// `false`.
+    False = 0,
+    /// `true`.
+    True = 1,
+    /// `null`.
+    Null = 2,
+    /// `FirstPayload + k` is `payloads[k]`.
+    FirstPayload = 4,
+}
+
+/// An error or warning as it crosses to JavaScript: its stable code and its message.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub code: ErrorCode,
+    pub message: String,
+}
 
 /// What a finished call resolves or rejects with.
 #[derive(Debug)]
@@ -33,7 +73,7 @@ pub enum Outcome {
     /// Reject.
     Failed(Error),
     /// Not a call's outcome: a warning for `process.emitWarning` (delivered with id 0).
-    Warning(String),
+    Warning(Notice),
 }
 
 impl<T: Into<Outcome>> From<crate::error::Result<T>> for Outcome {
@@ -60,17 +100,11 @@ impl From<Option<String>> for Outcome {
     }
 }
 
-/// A completion value that is not one of the constant codes: always text.
-pub type Value = String;
+/// A completion value that is not one of the constant codes: text, or an error or warning.
+pub type Payload = Either<String, Notice>;
 
 /// What one wake-up hands to the JavaScript batch callback.
-pub type Batch = FnArgs<(Uint32Array, Vec<Value>)>;
-
-/// Value codes in the `Uint32Array` (`VALUE_BASE + k` is `values[k]`).
-const FALSE: u32 = 0;
-const TRUE: u32 = 1;
-const NULL: u32 = 2;
-const VALUE_BASE: u32 = 4;
+pub type Batch = FnArgs<(Uint32Array, Vec<Payload>)>;
 
 #[derive(Default)]
 struct Queue {
@@ -94,26 +128,33 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The two arrays of one batch (see the module docs).
-fn flatten(items: Vec<(u32, Outcome)>) -> (Vec<u32>, Vec<Value>) {
+fn flatten(items: Vec<(u32, Outcome)>) -> (Vec<u32>, Vec<Payload>) {
     let mut meta = Vec::with_capacity(items.len() * 3);
-    let mut values = Vec::new();
-    let mut push = |value: Value| {
-        values.push(value);
-        // A batch never approaches 2^32 values.
-        VALUE_BASE + (values.len() as u32 - 1)
+    let mut payloads = Vec::new();
+    let mut push = |payload: Payload| {
+        payloads.push(payload);
+        // A batch never approaches 2^32 payloads.
+        ValueCode::FirstPayload as u32 + (payloads.len() as u32 - 1)
     };
     for (id, outcome) in items {
+        let bool_code = |b| if b { ValueCode::True } else { ValueCode::False } as u32;
         let (tag, code) = match outcome {
-            Outcome::Text(s) => (0, push(s)),
-            Outcome::Bool(b) => (0, if b { TRUE } else { FALSE }),
-            Outcome::Session(Some(json)) => (1, push(json)),
-            Outcome::Session(None) => (1, NULL),
-            Outcome::Failed(err) => (2, push(format!("{}:{err}", err.code()))),
-            Outcome::Warning(text) => (3, push(text)),
+            Outcome::Text(s) => (Completion::Value, push(Either::A(s))),
+            Outcome::Bool(b) => (Completion::Value, bool_code(b)),
+            Outcome::Session(Some(json)) => (Completion::Session, push(Either::A(json))),
+            Outcome::Session(None) => (Completion::Session, ValueCode::Null as u32),
+            Outcome::Failed(err) => (
+                Completion::Failure,
+                push(Either::B(Notice {
+                    code: err.code(),
+                    message: err.to_string(),
+                })),
+            ),
+            Outcome::Warning(notice) => (Completion::Warning, push(Either::B(notice))),
         };
-        meta.extend_from_slice(&[id, tag, code]);
+        meta.extend_from_slice(&[id, tag as u32, code]);
     }
-    (meta, values)
+    (meta, payloads)
 }
 
 impl Bridge {
@@ -132,8 +173,8 @@ impl Bridge {
                     q.scheduled = false;
                     std::mem::take(&mut q.items)
                 };
-                let (meta, values) = flatten(items);
-                Ok(FnArgs::from((Uint32Array::new(meta), values)))
+                let (meta, payloads) = flatten(items);
+                Ok(FnArgs::from((Uint32Array::new(meta), payloads)))
             })?;
         Ok(Bridge {
             queue,
@@ -173,19 +214,24 @@ mod tests {
 
     #[test]
     fn flatten_encodes_each_outcome() {
-        let (meta, values) = flatten(vec![
+        let (meta, payloads) = flatten(vec![
             (1, Outcome::Text("tok".into())),
             (2, Outcome::Bool(true)),
             (3, Outcome::Session(None)),
             (4, Outcome::Failed(Error::Closed)),
             (5, Outcome::Bool(false)),
         ]);
+        let (value, session, failure) = (0, 1, 2);
+        let (f, t, null) = (0, 1, 2);
         assert_eq!(
             meta,
-            vec![1, 0, 4, 2, 0, TRUE, 3, 1, NULL, 4, 2, 5, 5, 0, FALSE]
+            vec![1, value, 4, 2, value, t, 3, session, null, 4, failure, 5, 5, value, f]
         );
-        assert_eq!(values.len(), 2);
-        assert_eq!(values[0], "tok");
-        assert!(values[1].starts_with("ERR_CLOSED:"));
+        assert_eq!(payloads.len(), 2);
+        assert!(matches!(&payloads[0], Either::A(s) if s == "tok"));
+        assert!(matches!(
+            &payloads[1],
+            Either::B(Notice { code: ErrorCode::Closed, message }) if message.starts_with("Connection is closed")
+        ));
     }
 }

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use fred::prelude::{Config, ConnectionConfig, PerformanceConfig, ReconnectPolicy, ServerConfig};
 
+use napi::bindgen_prelude::Either;
+
 use crate::error::{Error, Result};
+use crate::options::{NodeAddress, SessionsOptions};
 use crate::tls::{self, TlsOptions};
 use crate::token::{parse_token_size, TokenEncoding, TokenOptions, DEFAULT_TOKEN_SIZE};
 
@@ -13,42 +16,19 @@ pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
 /// Default `commandTimeout` in milliseconds: how long a call may wait for Redis, including while
 /// the connection is (re)established, before it rejects.
 pub const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 5_000;
-/// Where `new SpotsSessions()` connects, as ioredis does.
+/// Where `new SpotsSessions()` connects, as ioredis does, unless [`DEFAULT_URL_VARIABLE`] is set.
 pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
-
-/// A `{ host, port }` entry of `sentinels` or `cluster`.
-#[derive(Debug, Clone)]
-pub struct Node {
-    pub host: String,
-    pub port: f64,
-}
-
-/// Options as they arrive from JavaScript (already type-checked there).
-#[derive(Debug, Default, Clone)]
-pub struct RawOptions {
-    pub connection_string: Option<String>,
-    // ioredis-style connection options, instead of a connection string.
-    pub host: Option<String>,
-    pub port: Option<f64>,
-    /// A unix socket path.
-    pub path: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub db: Option<f64>,
-    pub tls: Option<TlsOptions>,
-    pub sentinels: Option<Vec<Node>>,
-    /// The Sentinel service (master group) name.
-    pub name: Option<String>,
-    pub cluster: Option<Vec<Node>>,
-    pub token_encoding: Option<String>,
-    pub token_size: Option<f64>,
-    pub connect_timeout: Option<f64>,
-    pub command_timeout: Option<f64>,
-    pub max_retries_per_request: Option<f64>,
-    /// `Some(false)`: reject at once while disconnected instead of queueing.
-    pub enable_offline_queue: Option<bool>,
-    pub offline_queue_limit: Option<f64>,
-}
+/// The environment variable that names another default server (handy in containers and for
+/// running examples unchanged). Read when the instance is made, so `process.env` changes apply.
+pub const DEFAULT_URL_VARIABLE: &str = "SPOTS_SESSIONS_REDIS_URL";
+/// The host of a node given without one.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+/// The port of a single server or Cluster node given without one.
+pub const DEFAULT_PORT: u16 = 6379;
+/// The port of a sentinel given without one.
+pub const DEFAULT_SENTINEL_PORT: u16 = 26379;
+/// `maxRetriesPerRequest: null`: re-send until `commandTimeout` ends the call.
+const UNLIMITED_RETRIES: u32 = u32::MAX - 1;
 
 /// Default `maxRetriesPerRequest` (ioredis's default).
 pub const DEFAULT_MAX_RETRIES: u32 = 20;
@@ -145,7 +125,11 @@ fn port(field: &'static str, port: f64) -> Result<u16> {
     Ok(port as u16)
 }
 
-fn nodes(field: &'static str, nodes: &[Node]) -> Result<Vec<(String, u16)>> {
+fn nodes(
+    field: &'static str,
+    nodes: &[NodeAddress],
+    default_port: u16,
+) -> Result<Vec<(String, u16)>> {
     if nodes.is_empty() {
         return Err(Error::invalid(
             field,
@@ -154,13 +138,17 @@ fn nodes(field: &'static str, nodes: &[Node]) -> Result<Vec<(String, u16)>> {
     }
     nodes
         .iter()
-        .map(|n| Ok((n.host.clone(), port(field, n.port)?)))
+        .map(|n| {
+            let host = n.host.clone().unwrap_or_else(|| DEFAULT_HOST.into());
+            let port = n.port.map(|p| port(field, p)).transpose()?;
+            Ok((host, port.unwrap_or(default_port)))
+        })
         .collect()
 }
 
 /// The server part of the options object: `cluster`, `sentinels` + `name`, `path`, or
 /// `host`/`port`. `None` when none is given.
-fn server_from_options(raw: &RawOptions) -> Result<Option<ServerConfig>> {
+fn server_from_options(raw: &SessionsOptions) -> Result<Option<ServerConfig>> {
     let shapes = [
         raw.cluster.is_some(),
         raw.sentinels.is_some(),
@@ -179,7 +167,9 @@ fn server_from_options(raw: &RawOptions) -> Result<Option<ServerConfig>> {
     }
     if let Some(cluster) = &raw.cluster {
         return Ok(Some(ServerConfig::new_clustered(nodes(
-            "cluster", cluster,
+            "cluster",
+            cluster,
+            DEFAULT_PORT,
         )?)));
     }
     if let Some(sentinels) = &raw.sentinels {
@@ -187,24 +177,24 @@ fn server_from_options(raw: &RawOptions) -> Result<Option<ServerConfig>> {
             Error::invalid("name", "is required with sentinels (the master group name)")
         })?;
         return Ok(Some(ServerConfig::new_sentinel(
-            nodes("sentinels", sentinels)?,
+            nodes("sentinels", sentinels, DEFAULT_SENTINEL_PORT)?,
             name,
         )));
     }
     if let Some(path) = &raw.path {
         return Ok(Some(ServerConfig::new_unix_socket(path.as_str())));
     }
-    let host = raw.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+    let host = raw.host.clone().unwrap_or_else(|| DEFAULT_HOST.into());
     let port = raw
         .port
         .map(|p| port("port", p))
         .transpose()?
-        .unwrap_or(6379);
+        .unwrap_or(DEFAULT_PORT);
     Ok(Some(ServerConfig::new_centralized(host, port)))
 }
 
 /// The fred configuration for the connection options.
-fn redis_config(raw: &RawOptions) -> Result<Config> {
+fn redis_config(raw: &SessionsOptions) -> Result<Config> {
     let mut redis = match (&raw.connection_string, server_from_options(raw)?) {
         (Some(_), Some(_)) => {
             return Err(Error::invalid(
@@ -217,7 +207,10 @@ fn redis_config(raw: &RawOptions) -> Result<Config> {
             server,
             ..Config::default()
         },
-        (None, None) => parse_url(DEFAULT_URL)?,
+        (None, None) => match std::env::var(DEFAULT_URL_VARIABLE) {
+            Ok(url) if !url.is_empty() => parse_url(&url)?,
+            _ => parse_url(DEFAULT_URL)?,
+        },
     };
     if raw.username.is_some() {
         redis.username = raw.username.clone();
@@ -237,8 +230,8 @@ fn redis_config(raw: &RawOptions) -> Result<Config> {
         }
         redis.database = Some(db as u8);
     }
-    if let Some(opts) = &raw.tls {
-        redis.tls = Some(tls::config(opts)?);
+    if let Some(opts) = tls_options(raw.tls.as_ref()) {
+        redis.tls = Some(tls::config(&opts)?);
     }
     // Like ioredis, keep trying when the very first connection fails (Redis not up yet):
     // calls wait for it, bounded by `commandTimeout`.
@@ -246,9 +239,27 @@ fn redis_config(raw: &RawOptions) -> Result<Config> {
     Ok(redis)
 }
 
+/// The `tls` option: `true` is TLS with the system's CAs, `false` (or absent) no TLS.
+fn tls_options(tls: Option<&Either<bool, crate::options::TlsSettings>>) -> Option<TlsOptions> {
+    match tls? {
+        Either::A(false) => None,
+        Either::A(true) => Some(TlsOptions {
+            reject_unauthorized: true,
+            ..TlsOptions::default()
+        }),
+        Either::B(settings) => Some(TlsOptions {
+            ca: settings.ca.clone(),
+            cert: settings.cert.clone(),
+            key: settings.key.clone(),
+            reject_unauthorized: settings.reject_unauthorized.unwrap_or(true),
+        }),
+    }
+}
+
 impl Options {
-    /// Validates every option; the first bad one is named in the error.
-    pub fn parse(raw: RawOptions) -> Result<Self> {
+    /// Validates every option and applies every default; the first bad option is named in the
+    /// error.
+    pub fn parse(raw: SessionsOptions) -> Result<Self> {
         let redis = redis_config(&raw)?;
         let encoding = match raw.token_encoding.as_deref() {
             Some(name) => TokenEncoding::parse(name)?,
@@ -271,11 +282,11 @@ impl Options {
                 raw.command_timeout,
                 DEFAULT_COMMAND_TIMEOUT_MS,
             )?,
-            max_retries: count(
-                "maxRetriesPerRequest",
-                raw.max_retries_per_request,
-                DEFAULT_MAX_RETRIES,
-            )?,
+            max_retries: match raw.max_retries_per_request {
+                Some(Either::B(_null)) => UNLIMITED_RETRIES,
+                Some(Either::A(n)) => count("maxRetriesPerRequest", Some(n), DEFAULT_MAX_RETRIES)?,
+                None => DEFAULT_MAX_RETRIES,
+            },
             offline_queue: raw.enable_offline_queue.unwrap_or(true),
             offline_queue_limit: count(
                 "offlineQueueLimit",
@@ -321,13 +332,13 @@ impl Options {
 mod tests {
     use super::*;
 
-    fn parse(raw: RawOptions) -> std::result::Result<Options, String> {
+    fn parse(raw: SessionsOptions) -> std::result::Result<Options, String> {
         Options::parse(raw).map_err(|e| e.to_string())
     }
 
     #[test]
     fn defaults() {
-        let opts = parse(RawOptions::default()).unwrap();
+        let opts = parse(SessionsOptions::default()).unwrap();
         assert_eq!(opts.token.size, 128);
         assert_eq!(opts.token.encoding, TokenEncoding::Base64);
         assert_eq!(opts.command_timeout, Duration::from_millis(5_000));
@@ -335,7 +346,7 @@ mod tests {
         assert_eq!(opts.connection_config().max_command_attempts, 21);
         assert!(opts.offline_queue);
         assert_eq!(opts.offline_queue_limit, 20_000);
-        let unbounded = parse(RawOptions {
+        let unbounded = parse(SessionsOptions {
             offline_queue_limit: Some(0.0),
             ..Default::default()
         })
@@ -379,17 +390,17 @@ mod tests {
         assert!(matches!(cfg.server, ServerConfig::Unix { .. }));
         assert!(parse_url("rediss://127.0.0.1:6380").unwrap().tls.is_some());
 
-        let node = |port| Node {
-            host: "127.0.0.1".into(),
-            port,
+        let node = |port| NodeAddress {
+            host: Some("127.0.0.1".into()),
+            port: Some(port),
         };
-        let opts = Options::parse(RawOptions {
+        let opts = Options::parse(SessionsOptions {
             cluster: Some(vec![node(7000.0), node(7001.0)]),
             ..Default::default()
         })
         .unwrap();
         assert!(matches!(opts.redis.server, ServerConfig::Clustered { .. }));
-        let opts = Options::parse(RawOptions {
+        let opts = Options::parse(SessionsOptions {
             sentinels: Some(vec![node(26379.0)]),
             name: Some("m".into()),
             db: Some(2.0),
@@ -398,7 +409,7 @@ mod tests {
         .unwrap();
         assert!(matches!(opts.redis.server, ServerConfig::Sentinel { .. }));
         assert_eq!(opts.redis.database, Some(2));
-        let opts = Options::parse(RawOptions {
+        let opts = Options::parse(SessionsOptions {
             host: Some("h".into()),
             port: Some(6380.0),
             password: Some("p".into()),
@@ -410,28 +421,28 @@ mod tests {
 
         for (raw, field) in [
             (
-                RawOptions {
+                SessionsOptions {
                     sentinels: Some(vec![node(26379.0)]),
                     ..Default::default()
                 },
                 "name:",
             ),
             (
-                RawOptions {
+                SessionsOptions {
                     cluster: Some(vec![]),
                     ..Default::default()
                 },
                 "cluster:",
             ),
             (
-                RawOptions {
+                SessionsOptions {
                     port: Some(70000.0),
                     ..Default::default()
                 },
                 "port:",
             ),
             (
-                RawOptions {
+                SessionsOptions {
                     cluster: Some(vec![node(7000.0)]),
                     db: Some(1.0),
                     ..Default::default()
@@ -439,7 +450,7 @@ mod tests {
                 "db:",
             ),
             (
-                RawOptions {
+                SessionsOptions {
                     host: Some("h".into()),
                     connection_string: Some("redis://x".into()),
                     ..Default::default()
@@ -447,7 +458,7 @@ mod tests {
                 "connectionString:",
             ),
             (
-                RawOptions {
+                SessionsOptions {
                     host: Some("h".into()),
                     cluster: Some(vec![node(1.0)]),
                     ..Default::default()
@@ -455,12 +466,11 @@ mod tests {
                 "options:",
             ),
             (
-                RawOptions {
-                    tls: Some(TlsOptions {
+                SessionsOptions {
+                    tls: Some(Either::B(crate::options::TlsSettings {
                         ca: Some("not pem".into()),
-                        reject_unauthorized: true,
                         ..Default::default()
-                    }),
+                    })),
                     ..Default::default()
                 },
                 "tls.ca:",
@@ -473,19 +483,19 @@ mod tests {
 
     #[test]
     fn bad_options_name_the_option() {
-        let err = parse(RawOptions {
+        let err = parse(SessionsOptions {
             token_size: Some(-1.0),
             ..Default::default()
         })
         .unwrap_err();
         assert!(err.starts_with("tokenSize:"), "{err}");
-        let err = parse(RawOptions {
+        let err = parse(SessionsOptions {
             command_timeout: Some(f64::NAN),
             ..Default::default()
         })
         .unwrap_err();
         assert!(err.starts_with("commandTimeout:"), "{err}");
-        let err = parse(RawOptions {
+        let err = parse(SessionsOptions {
             token_encoding: Some("latin1".into()),
             ..Default::default()
         })

@@ -93,8 +93,9 @@ pub fn describe(config: &Config) -> Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse_url, Node, Options, RawOptions};
-    use crate::tls::TlsOptions;
+    use crate::config::{parse_url, Options};
+    use crate::options::{NodeAddress, SessionsOptions, TlsSettings};
+    use napi::bindgen_prelude::Either;
 
     fn url(u: &str) -> Connection {
         describe(&parse_url(u).unwrap())
@@ -149,15 +150,15 @@ mod tests {
 
     #[test]
     fn options_object() {
-        let opts = Options::parse(RawOptions {
+        let opts = Options::parse(SessionsOptions {
             host: Some("h".into()),
             port: Some(6390.0),
             password: Some("p".into()),
             db: Some(3.0),
-            tls: Some(TlsOptions {
-                reject_unauthorized: false,
+            tls: Some(Either::B(TlsSettings {
+                reject_unauthorized: Some(false),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         })
         .unwrap();
@@ -168,10 +169,10 @@ mod tests {
             (c.password.as_deref(), c.db, c.tls),
             (Some("p"), Some(3), true)
         );
-        let opts = Options::parse(RawOptions {
-            sentinels: Some(vec![Node {
-                host: "s".into(),
-                port: 26379.0,
+        let opts = Options::parse(SessionsOptions {
+            sentinels: Some(vec![NodeAddress {
+                host: Some("s".into()),
+                port: None,
             }]),
             name: Some("m".into()),
             ..Default::default()
@@ -182,7 +183,18 @@ mod tests {
             (c.kind, c.name.as_deref(), c.tls),
             (Kind::Sentinel, Some("m"), false)
         );
-        let opts = Options::parse(RawOptions::default()).unwrap();
+        // A node without a port gets the default for its role.
+        assert_eq!(c.nodes, nodes(&[("s", 26379)]));
+        let opts = Options::parse(SessionsOptions {
+            cluster: Some(vec![NodeAddress::default()]),
+            tls: Some(Either::A(true)),
+            ..Default::default()
+        })
+        .unwrap();
+        let c = describe(&opts.redis);
+        assert_eq!((c.kind, c.tls), (Kind::Cluster, true));
+        assert_eq!(c.nodes, nodes(&[("127.0.0.1", 6379)]));
+        let opts = Options::parse(SessionsOptions::default()).unwrap();
         assert_eq!(describe(&opts.redis).nodes, nodes(&[("127.0.0.1", 6379)]));
     }
 }

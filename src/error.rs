@@ -6,6 +6,49 @@
 
 use std::fmt;
 
+use napi_derive::napi;
+
+/// Every `err.code` this package rejects or throws with, and the `code` of its process warning.
+/// Exported to JavaScript as the `ErrorCode` object, so that `index.js` keeps no copy.
+#[napi(string_enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// An argument or option of the wrong type (raised by the JavaScript layer).
+    #[napi(value = "ERR_INVALID_ARG_TYPE")]
+    InvalidArgType,
+    /// An argument or option of the right type but a bad value.
+    #[napi(value = "ERR_INVALID_ARG_VALUE")]
+    InvalidArgValue,
+    /// Redis answered with an error reply, or the reply had an unexpected shape.
+    #[napi(value = "ERR_REDIS")]
+    Redis,
+    /// No reply within `commandTimeout`.
+    #[napi(value = "ERR_REDIS_TIMEOUT")]
+    Timeout,
+    /// The connection failed or was lost while the command was in flight.
+    #[napi(value = "ERR_REDIS_CONNECTION")]
+    Connection,
+    /// The instance was closed with `quit()` or `disconnect()`.
+    #[napi(value = "ERR_CLOSED")]
+    Closed,
+    /// Disconnected, with the offline queue disabled or full.
+    #[napi(value = "ERR_REDIS_OFFLINE")]
+    Offline,
+    /// Redis refused the credentials.
+    #[napi(value = "ERR_REDIS_AUTH")]
+    Auth,
+    /// A reply no session command can produce; the connection was dropped.
+    #[napi(value = "ERR_REDIS_PROTOCOL")]
+    Protocol,
+    /// Redis refused a write at `maxmemory`.
+    #[napi(value = "ERR_REDIS_OOM")]
+    OutOfMemory,
+    /// The `code` of the process warning emitted when the server's `maxmemory-policy` may evict
+    /// sessions (not an error: see `SessionStore::watch_eviction_policy`).
+    #[napi(value = "SPOTS_SESSIONS_EVICTION")]
+    EvictionWarning,
+}
+
 /// A failure of a session operation or of the instance's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -42,17 +85,17 @@ impl Error {
     }
 
     /// The stable, documented code for this error (`err.code` in JavaScript).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
-            Error::Redis(_) => "ERR_REDIS",
-            Error::Timeout(_) => "ERR_REDIS_TIMEOUT",
-            Error::Connection(_) => "ERR_REDIS_CONNECTION",
-            Error::Closed => "ERR_CLOSED",
-            Error::Offline(_) => "ERR_REDIS_OFFLINE",
-            Error::Auth(_) => "ERR_REDIS_AUTH",
-            Error::Protocol(_) => "ERR_REDIS_PROTOCOL",
-            Error::OutOfMemory(_) => "ERR_REDIS_OOM",
+            Error::InvalidArgument { .. } => ErrorCode::InvalidArgValue,
+            Error::Redis(_) => ErrorCode::Redis,
+            Error::Timeout(_) => ErrorCode::Timeout,
+            Error::Connection(_) => ErrorCode::Connection,
+            Error::Closed => ErrorCode::Closed,
+            Error::Offline(_) => ErrorCode::Offline,
+            Error::Auth(_) => ErrorCode::Auth,
+            Error::Protocol(_) => ErrorCode::Protocol,
+            Error::OutOfMemory(_) => ErrorCode::OutOfMemory,
         }
     }
 }
@@ -124,14 +167,14 @@ mod tests {
             err.to_string(),
             "duration: must be a positive whole number of seconds"
         );
-        assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE");
+        assert_eq!(err.code(), ErrorCode::InvalidArgValue);
     }
 
     #[test]
     fn fred_timeouts_map_to_timeout() {
         let err: Error =
             fred::error::Error::new(fred::error::ErrorKind::Timeout, "took too long").into();
-        assert_eq!(err.code(), "ERR_REDIS_TIMEOUT");
+        assert_eq!(err.code(), ErrorCode::Timeout);
         assert!(err.to_string().contains("took too long"));
     }
 
@@ -139,13 +182,13 @@ mod tests {
     fn lost_connections_and_bad_credentials_have_their_codes() {
         use fred::error::{Error as FredError, ErrorKind};
         let lost: Error = FredError::new(ErrorKind::Unknown, "Failed to route command.").into();
-        assert_eq!(lost.code(), "ERR_REDIS_CONNECTION");
+        assert_eq!(lost.code(), ErrorCode::Connection);
         let auth: Error = FredError::new(ErrorKind::Auth, "WRONGPASS invalid").into();
-        assert_eq!(auth.code(), "ERR_REDIS_AUTH");
+        assert_eq!(auth.code(), ErrorCode::Auth);
         let shape: Error = FredError::new(ErrorKind::Parse, "Could not convert to i64").into();
-        assert_eq!(shape.code(), "ERR_REDIS_PROTOCOL");
+        assert_eq!(shape.code(), ErrorCode::Protocol);
         let other: Error = FredError::new(ErrorKind::Unknown, "ERR unknown").into();
-        assert_eq!(other.code(), "ERR_REDIS");
+        assert_eq!(other.code(), ErrorCode::Redis);
     }
 
     #[test]
@@ -155,16 +198,16 @@ mod tests {
             "OOM command not allowed when used memory > 'maxmemory'. script: abc",
         )
         .into();
-        assert_eq!(err.code(), "ERR_REDIS_OOM");
+        assert_eq!(err.code(), ErrorCode::OutOfMemory);
         assert!(err.to_string().contains("maxmemory"));
         let wrapped: Error = fred::error::Error::new(
             fred::error::ErrorKind::Unknown,
             "ERR Error running script (call to f_ae81): @user_script:34: @user_script: 34: -OOM command not allowed when used memory > 'maxmemory'.",
         )
         .into();
-        assert_eq!(wrapped.code(), "ERR_REDIS_OOM");
+        assert_eq!(wrapped.code(), ErrorCode::OutOfMemory);
         let other: Error =
             fred::error::Error::new(fred::error::ErrorKind::Unknown, "ERR OOMish").into();
-        assert_eq!(other.code(), "ERR_REDIS");
+        assert_eq!(other.code(), ErrorCode::Redis);
     }
 }

@@ -9,6 +9,7 @@
 //! - [`cluster_redirect`]: Redis Cluster's `MOVED` and `ASK`, followed in place of fred's
 //!   (`docs/upstream.md`);
 //! - [`manage`]: session management beyond 1.x (list, count, limits, rotate): options and replies;
+//! - [`options`]: the constructor's options, defined once (their types reach `index.d.ts`);
 //! - [`data`], [`token`], [`text`], [`validate`], [`config`], [`tls`]: values, options and their
 //!   checks;
 //! - [`connection`]: the parsed connection, described for the `client` (an ioredis instance
@@ -32,6 +33,7 @@ pub mod keys;
 pub mod link;
 pub mod manage;
 pub mod migrate;
+pub mod options;
 pub mod runtime;
 pub mod scripts;
 pub mod store;

@@ -456,16 +456,16 @@ mod tests {
         let auth = FredError::new(ErrorKind::Auth, "WRONGPASS invalid username-password pair");
         assert_eq!(
             configuration_failure(&auth).unwrap().code(),
-            "ERR_REDIS_AUTH"
+            crate::error::ErrorCode::Auth
         );
         let noauth = FredError::new(ErrorKind::Unknown, "NOAUTH Authentication required.");
         assert_eq!(
             configuration_failure(&noauth).unwrap().code(),
-            "ERR_REDIS_AUTH"
+            crate::error::ErrorCode::Auth
         );
         let db = FredError::new(ErrorKind::Unknown, "ERR DB index is out of range");
         let err = configuration_failure(&db).unwrap();
-        assert_eq!(err.code(), "ERR_REDIS");
+        assert_eq!(err.code(), crate::error::ErrorCode::Redis);
         assert!(err.to_string().contains("DB index is out of range"));
         let refused = FredError::new(ErrorKind::IO, "Connection refused");
         assert!(configuration_failure(&refused).is_none());

@@ -47,8 +47,14 @@ use crate::validate;
 /// day apart still never resurrect a session that 2.x killed in between.
 pub const MARKER_GRACE_SECS: u64 = 86_400;
 
-/// Largest batch (`SCAN COUNT`): a batch's keys are converted concurrently.
-pub const MAX_BATCH: u32 = 100_000;
+/// Largest `batchSize` of `migrateFromV1` (`SCAN COUNT`): a batch's keys are converted
+/// concurrently. Exported to JavaScript, which checks the option.
+#[napi_derive::napi]
+pub const MIGRATE_MAX_BATCH_SIZE: u32 = 100_000;
+
+/// `migrateFromV1`'s default `batchSize`. Exported to JavaScript, which applies it.
+#[napi_derive::napi]
+pub const MIGRATE_DEFAULT_BATCH_SIZE: u32 = 1_000;
 
 /// Keys converted at once by default. Bounded so that a batch never sends a burst of a
 /// thousand scripts ahead of the application's own calls on the server.
@@ -334,10 +340,13 @@ impl Migration {
 
     /// Scans one page from `cursor` and converts the 1.x keys on it.
     pub async fn step(&self, cursor: &str, opts: Options) -> Result<BatchReport> {
-        if opts.batch_size == 0 || opts.batch_size > MAX_BATCH {
+        if opts.batch_size == 0 || opts.batch_size > MIGRATE_MAX_BATCH_SIZE {
             return Err(Error::invalid(
                 "batchSize",
-                format!("must be 1 to {MAX_BATCH}, got {}", opts.batch_size),
+                format!(
+                    "must be 1 to {MIGRATE_MAX_BATCH_SIZE}, got {}",
+                    opts.batch_size
+                ),
             ));
         }
         let nodes = self.nodes().await?;
