@@ -1,9 +1,9 @@
 'use strict'
 
-// The whole API on every topology (single server as a control, TLS, Sentinel, Redis Cluster;
-// see shared/session-suite.js), then what only one topology can show: client certificates and
-// refused CAs on TLS, a failover with calls in flight on Sentinel, a live slot migration with
-// calls in flight on Cluster, and that braces in names never pick a Cluster slot.
+// The whole API on TLS, Sentinel and Redis Cluster (shared/session-suite.js, which
+// contract.test.js runs on a single server), then what only one topology can show: client
+// certificates and refused CAs on TLS, a failover with calls in flight on Sentinel, a live slot
+// migration with calls in flight on Cluster, and that braces in names never pick a Cluster slot.
 //
 // Every topology is started once per describe block, by the harness in helpers/, on free
 // loopback ports; nothing here talks to a server it did not start.
@@ -11,10 +11,7 @@
 const { describe, test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const { isDeepStrictEqual } = require('node:util')
-const fs = require('node:fs')
-const os = require('node:os')
-const path = require('node:path')
-const { startRedis, sleep } = require('./helpers/redis.js')
+const { sleep } = require('./helpers/redis.js')
 const { startTlsRedis, startSentinel, startCluster } = require('./helpers/topologies.js')
 const { sessionKey, indexKey } = require('./helpers/layout.js')
 const { defineSessionSuite, within } = require('./shared/session-suite.js')
@@ -72,25 +69,6 @@ async function clusterStats(h) {
 function tagForSlot(slot) {
   for (let i = 0; ; i++) if (crc16(Buffer.from(`t${i}`)) % 16384 === slot) return `t${i}`
 }
-
-// ---------------------------------------------------------------------------------------------
-// single server: the control
-
-defineSessionSuite('single server (control)', {
-  async start() {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spots-topo-single-'))
-    const server = await startRedis({ dir })
-    return {
-      url: server.url,
-      command: (...args) => server.command(...args),
-      async stop() {
-        await server.stop()
-        fs.rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  },
-  options: (h) => ({ connectionString: h.url }),
-})
 
 // ---------------------------------------------------------------------------------------------
 // TLS

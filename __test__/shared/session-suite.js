@@ -91,6 +91,7 @@ function guard(target, check) {
 const sample = () => ({
   firstName: 'John',
   lastName: 'Doe',
+  currentDeviceToken: '123', // a string of digits stays a string
   n: 12345678901234567890,
   float: 0.1,
   neg: -0,
@@ -150,6 +151,7 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
       const app = 'm-create'
       const token = await sessions.create({ app, ownerId: '123qwe', data: { firstName: 'John' }, duration: 60 })
       assert.equal(typeof token, 'string')
+      assert.match(token, /^[A-Za-z0-9+/]{171}=$/, 'base64 of tokenSize (128) bytes, padded')
       assert.equal(Buffer.from(token, 'base64').length, 128)
       const other = await sessions.create({ app, ownerId: '123qwe', data: {}, duration: 60 })
       assert.notEqual(other, token)
