@@ -200,6 +200,8 @@ describe('a) hostile names', () => {
   })
 
   test('(3) (app, owner) pairs that collide under naive concatenation are independent', async () => {
+    // one row per set of (app, owner) pairs that collide under naive concatenation
+    // prettier-ignore
     const groups = [
       [['a:b', 'c'], ['a', 'b:c'], ['a:b:c', ''], ['', 'a:b:c'], ['a\\.b', 'c'], ['a', 'b\\.c']],
       [['a\\', '.b'], ['a', '\\.b'], ['a\\.', 'b'], ['a\\', '\\.b'], ['a\\\\', '.b']],
@@ -500,11 +502,13 @@ describe('c) data that JSON cannot represent, and data that it can', () => {
       n1: 0.1,
       n2: 1e21,
       n3: 2 ** 53 + 1,
+      // eslint-disable-next-line no-loss-of-precision -- deliberately more digits than a double holds: the double it rounds to must round-trip
       n4: 12345678901234567890,
       n5: 5e-324,
       n6: -1.7976931348623157e308,
       n7: 1e-7,
       n8: 0.30000000000000004,
+      // eslint-disable-next-line no-loss-of-precision -- deliberately more digits than a double holds: the double it rounds to must round-trip
       n9: 123456789.123456789,
       constructor: 'c',
       toString: 'ts',

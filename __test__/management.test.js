@@ -22,6 +22,8 @@ const DEADLINE_FIELD = Buffer.from([0xfd])
 const idText = (token) => sessionId(token).toString('base64url')
 const num = (v) => Number(Buffer.isBuffer(v) ? v.toString() : v)
 const idsOf = (list) => list.map((s) => s.sessionId)
+// eslint-disable-next-line no-loss-of-precision -- deliberately more digits than a double holds: the double it rounds to must round-trip
+const BIG = 12345678901234567890
 
 /** Polls `fn` until it returns true, for at most `ms` (the machine is shared: be generous). */
 async function eventually(what, fn, ms = 15_000) {
@@ -87,7 +89,7 @@ function defineManagementSuite(label, start, options = {}) {
       const before = Date.now()
       const tokens = []
       for (let i = 0; i < 4; i++) {
-        tokens.push(await s.create({ app, ownerId: 'u1', data: { i, n: 12345678901234567890 }, duration: i === 3 ? undefined : 600 }))
+        tokens.push(await s.create({ app, ownerId: 'u1', data: { i, n: BIG }, duration: i === 3 ? undefined : 600 }))
         await sleep(5) // distinct creation times (ms), so that the order is checkable
       }
       await s.create({ app, ownerId: 'u2', data: {} })
@@ -98,7 +100,7 @@ function defineManagementSuite(label, start, options = {}) {
         assert.deepEqual(Object.keys(info), ['sessionId', 'createdAt', 'expiresAt', 'data'])
         assert.ok(Number.isInteger(info.createdAt) && info.createdAt >= before - 60_000 && info.createdAt <= Date.now() + 60_000, `createdAt ${info.createdAt}`)
       }
-      assert.deepEqual(list.map((x) => x.data), [3, 2, 1, 0].map((i) => ({ i, n: 12345678901234567890 })))
+      assert.deepEqual(list.map((x) => x.data), [3, 2, 1, 0].map((i) => ({ i, n: BIG })))
       assert.equal(list[0].expiresAt, null, 'no duration: never expires')
       for (const info of list.slice(1)) {
         assert.ok(Math.abs(info.expiresAt - (info.createdAt + 600_000)) < 5_000, `expiresAt ${info.expiresAt} vs createdAt ${info.createdAt}`)
@@ -109,7 +111,7 @@ function defineManagementSuite(label, start, options = {}) {
       assert.deepEqual(await s.list({ app, ownerId: 'nobody' }), [])
       assert.equal(await s.count({ app, ownerId: 'nobody' }), 0)
       // get still returns exactly { ownerId, data }: no reserved field leaks into data
-      assert.deepEqual(await s.get({ app, token: tokens[0] }), { ownerId: 'u1', data: { i: 0, n: 12345678901234567890 } })
+      assert.deepEqual(await s.get({ app, token: tokens[0] }), { ownerId: 'u1', data: { i: 0, n: BIG } })
       // a numeric ownerId is its string, as everywhere
       await s.create({ app, ownerId: 7, data: {} })
       assert.equal(await s.count({ app, ownerId: '7' }), 1)

@@ -79,6 +79,8 @@ const MAX_NAME = 4096
 // arbitraries
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c))
+// a table of single units, kept compact
+// prettier-ignore
 const SPECIAL = [
   '*', '?', '[', ']', '|', ':', '{', '}', '\\', '\u0000', ' ', '.', '(', ')', '\\.', '\\\\', '\\(', '\\)',
   '\ufffd', '\u00ff', '😀', 'é', 'S1:', 'O1:', '%', '\n', '"', '^', '-', '!',

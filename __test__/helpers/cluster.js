@@ -70,6 +70,8 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
             const s = await startTracked({
               port,
               dir,
+              // one redis-server flag and its value per line
+              // prettier-ignore
               args: [
                 '--cluster-enabled', 'yes',
                 '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),

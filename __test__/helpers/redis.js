@@ -193,6 +193,8 @@ function pairs(arr) {
 async function startRedis(opts = {}) {
   const port = opts.port ?? (await freePort())
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'spots-redis-'))
+  // one redis-server flag and its value per line
+  // prettier-ignore
   const args = [
     '--port', String(port),
     '--bind', HOST,

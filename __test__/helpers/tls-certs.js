@@ -56,16 +56,20 @@ async function makeCerts(dir, keyType = 'ec') {
       ? run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', out])
       : run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out])
   const serial = () => '0x' + crypto.randomBytes(8).toString('hex')
+  // openssl arguments: options with their values kept together on a line
+  // prettier-ignore
   const sign = (csr, out, ext) =>
     run('openssl', [
       'x509', '-req', '-in', csr, '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-set_serial', serial(),
       '-days', '30', '-sha256', '-extfile', cnf, '-extensions', ext, '-out', out,
     ])
   await Promise.all([genkey(p('ca.key')), genkey(p('server.key')), genkey(p('client.key'))])
+  // prettier-ignore
   await run('openssl', [
     'req', '-config', cnf, '-x509', '-new', '-key', p('ca.key'), '-sha256', '-days', '30',
     '-subj', '/CN=spots-sessions test CA', '-extensions', 'ca_ext', '-out', p('ca.crt'),
   ])
+  // prettier-ignore
   await Promise.all([
     run('openssl', ['req', '-config', cnf, '-new', '-key', p('server.key'), '-subj', '/CN=localhost', '-out', p('server.csr')]),
     run('openssl', ['req', '-config', cnf, '-new', '-key', p('client.key'), '-subj', '/CN=spots-sessions test client', '-out', p('client.csr')]),

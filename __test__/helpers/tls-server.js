@@ -35,6 +35,8 @@ async function startTlsRedis(opts = {}) {
     let lastErr
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort()
+      // one redis-server flag and its value per line
+      // prettier-ignore
       const args = [
         '--port', '0',
         '--tls-port', String(port),
