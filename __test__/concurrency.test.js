@@ -26,8 +26,11 @@ after(async () => {
 
 test('concurrent updates and deletes of the same field end in one of the written states', async () => {
   const token = await sessions.create({ app: 'c', ownerId: 'o', data: { counter: 0, other: 'x' }, duration: 600 })
-  await Promise.all(Array.from({ length: 100 }, (_, i) =>
-    (i % 2 ? sessions : second).update({ app: 'c', token, data: { counter: i % 10 === 0 ? null : i } })))
+  await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      (i % 2 ? sessions : second).update({ app: 'c', token, data: { counter: i % 10 === 0 ? null : i } }),
+    ),
+  )
   const { data } = await sessions.get({ app: 'c', token })
   assert.equal(data.other, 'x')
   assert.ok(!('counter' in data) || (Number.isInteger(data.counter) && data.counter % 10 !== 0))
@@ -50,11 +53,16 @@ test('refresh and kill racing on one session: a resolved true did what it says',
 })
 
 test('thousands of mixed calls in flight all settle correctly', async () => {
-  const tokens = await Promise.all(Array.from({ length: 1000 }, (_, i) =>
-    sessions.create({ app: 'bulk', ownerId: `o${i % 20}`, data: { i }, duration: 600 })))
+  const tokens = await Promise.all(
+    Array.from({ length: 1000 }, (_, i) =>
+      sessions.create({ app: 'bulk', ownerId: `o${i % 20}`, data: { i }, duration: 600 }),
+    ),
+  )
   const got = await Promise.all(tokens.map((token) => sessions.get({ app: 'bulk', token })))
   got.forEach((g, i) => assert.deepStrictEqual(g, { ownerId: `o${i % 20}`, data: { i } }))
-  const killed = await Promise.all(Array.from({ length: 20 }, (_, i) => sessions.killAll({ app: 'bulk', ownerId: `o${i}` })))
+  const killed = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => sessions.killAll({ app: 'bulk', ownerId: `o${i}` })),
+  )
   assert.ok(killed.every(Boolean))
   assert.equal(await server.raw('EVAL', "return #redis.call('KEYS', 'S1:bulk:*')", '0'), '0')
 })

@@ -99,14 +99,23 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
     await new Promise((resolve, reject) => {
       const p = spawn(
         cliPath,
-        ['--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
+        [
+          '--cluster',
+          'create',
+          ...nodes.map((n) => `${HOST}:${n.port}`),
+          '--cluster-replicas',
+          String(replicas),
+          '--cluster-yes',
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       )
       let out = ''
       p.stdout.on('data', (d) => (out += d))
       p.stderr.on('data', (d) => (out += d))
       p.on('error', reject)
-      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}:\n${out}`))))
+      p.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}:\n${out}`)),
+      )
     })
 
     await waitFor(
@@ -160,7 +169,7 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
     async function clusterCommand(...args) {
       let port = anyNode().port
       let asking = false
-      for (let hop = 0, tries = 0; hop < 10; ) {
+      for (let hop = 0, tries = 0; hop < 10;) {
         let reply
         if (asking) {
           ;[, reply] = await pipeline(tcp(port), [['ASKING'], args])
@@ -206,7 +215,12 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
       dir,
       nodes,
       seeds: nodes.map((n) => ({ host: HOST, port: n.port })),
-      url: `redis-cluster://${HOST}:${nodes[0].port}?` + nodes.slice(1).map((n) => `node=${HOST}:${n.port}`).join('&'),
+      url:
+        `redis-cluster://${HOST}:${nodes[0].port}?` +
+        nodes
+          .slice(1)
+          .map((n) => `node=${HOST}:${n.port}`)
+          .join('&'),
       stop,
       command: clusterCommand,
       /** Runs the command on every live master; resolves with the replies in `nodes` order. */
@@ -285,7 +299,17 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
         for (let pending = firstKeys; ; pending = []) {
           const keys = pending.length > 0 ? pending : await src.command('CLUSTER', 'GETKEYSINSLOT', slot, batchSize)
           if (keys.length === 0) break
-          await src.command('MIGRATE', HOST, dst.port, '', 0, timeoutMs, ...(replace ? ['REPLACE'] : []), 'KEYS', ...keys)
+          await src.command(
+            'MIGRATE',
+            HOST,
+            dst.port,
+            '',
+            0,
+            timeoutMs,
+            ...(replace ? ['REPLACE'] : []),
+            'KEYS',
+            ...keys,
+          )
           moved += keys.length
           if (onBatch) await onBatch(keys)
         }

@@ -255,7 +255,9 @@ async function startRedis(opts = {}) {
         let out = ''
         p.stdout.on('data', (d) => (out += d))
         p.on('error', reject)
-        p.on('exit', (code) => (code === 0 ? resolve(out.replace(/\n$/, '')) : reject(new Error(`redis-cli exited ${code}`))))
+        p.on('exit', (code) =>
+          code === 0 ? resolve(out.replace(/\n$/, '')) : reject(new Error(`redis-cli exited ${code}`)),
+        )
       })
     },
   }

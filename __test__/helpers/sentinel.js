@@ -30,10 +30,7 @@ async function startSentinel(opts = {}) {
   async function stop() {
     if (stopped) return
     stopped = true
-    await Promise.all([
-      ...sentinelProcs.map((s) => killChild(s.child)),
-      ...servers.map((s) => s.stop()),
-    ])
+    await Promise.all([...sentinelProcs.map((s) => killChild(s.child)), ...servers.map((s) => s.stop())])
     rmTemp(dir)
   }
 
@@ -46,7 +43,10 @@ async function startSentinel(opts = {}) {
     servers.push(master)
     const replicaDir = path.join(dir, 'replica')
     fs.mkdirSync(replicaDir)
-    const replica = await startTracked({ dir: replicaDir, args: [...fastRepl, '--replicaof', HOST, String(master.port)] })
+    const replica = await startTracked({
+      dir: replicaDir,
+      args: [...fastRepl, '--replicaof', HOST, String(master.port)],
+    })
     servers.push(replica)
 
     await waitFor(
@@ -113,7 +113,10 @@ async function startSentinel(opts = {}) {
       sentinels,
       url:
         `redis-sentinel://${HOST}:${sentinels[0].port}?sentinelServiceName=${encodeURIComponent(name)}` +
-        sentinels.slice(1).map((s) => `&node=${HOST}:${s.port}`).join(''),
+        sentinels
+          .slice(1)
+          .map((s) => `&node=${HOST}:${s.port}`)
+          .join(''),
       stop,
       /** The master's port as reported by a sentinel. */
       currentMaster,

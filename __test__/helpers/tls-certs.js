@@ -74,7 +74,10 @@ async function makeCerts(dir, keyType = 'ec') {
     run('openssl', ['req', '-config', cnf, '-new', '-key', p('server.key'), '-subj', '/CN=localhost', '-out', p('server.csr')]),
     run('openssl', ['req', '-config', cnf, '-new', '-key', p('client.key'), '-subj', '/CN=spots-sessions test client', '-out', p('client.csr')]),
   ])
-  await Promise.all([sign(p('server.csr'), p('server.crt'), 'server_ext'), sign(p('client.csr'), p('client.crt'), 'client_ext')])
+  await Promise.all([
+    sign(p('server.csr'), p('server.crt'), 'server_ext'),
+    sign(p('client.csr'), p('client.crt'), 'client_ext'),
+  ])
   return {
     caPath: p('ca.crt'),
     caKeyPath: p('ca.key'),

@@ -62,7 +62,8 @@ async function startTlsRedis(opts = {}) {
         await waitFor(
           `TLS redis-server on ${port}`,
           async () => {
-            if (!alive(child)) throw fatal(`redis-server (TLS) exited: ${stderr}${tail(path.join(dir, `redis-${port}.log`))}`)
+            if (!alive(child))
+              throw fatal(`redis-server (TLS) exited: ${stderr}${tail(path.join(dir, `redis-${port}.log`))}`)
             return (await commandVia(connect, 'PING')) === 'PONG'
           },
           10_000,
