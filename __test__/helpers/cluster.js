@@ -14,9 +14,9 @@
 const { spawn } = require('node:child_process')
 const net = require('node:net')
 const path = require('node:path')
-const { HOST, freePort, sleep, pipeline, str, parseInfo } = require('./redis.js')
+const { HOST, freePort, startTracked, sleep, pipeline, str, parseInfo } = require('./redis.js')
 const { cliPath, supports } = require('./server-binary.js')
-const { mkTemp, rmTemp, startTracked, waitFor } = require('./processes.js')
+const { mkTemp, rmTemp, waitFor } = require('./processes.js')
 
 const tcp = (port) => () => net.connect(port, HOST)
 

@@ -1,26 +1,27 @@
 'use strict'
 
-// The child processes and temp dirs of the TLS, Sentinel and Cluster harness: whatever a crashed
-// test leaves behind is killed (and its dir removed) when the test process exits.
+// The child processes and temp dirs of the harness (single servers, TLS, Sentinel, Cluster):
+// whatever a test leaves behind, crashed or not, is killed (and its dir removed) when the test
+// process exits.
 //
-//   track({ child } | { dir })     -> the entry, killed / removed on process exit
+//   track({ child } | { dir })     -> the entry: killed / removed on process exit (a child that
+//                                     exits before is forgotten)
 //   mkTemp(prefix) / rmTemp(dir)   -> a tracked temp dir under os.tmpdir() / removes it now
 //   alive(child)                   -> whether it has neither exited nor been killed
 //   killChild(child, { hard })     -> SIGTERM (SIGKILL when hard, or after 3 s), waits for the exit
-//   startTracked(opts)             -> ./redis.js startRedis, tracked, retried on a port race, with
-//                                     .host, .alive() and a stop() that cannot hang
 //   waitFor(what, fn, timeoutMs, intervalMs?) -> fn()'s first truthy value; fatal(msg) ends it
 //   tail(file, n?)                 -> the last n characters of a log file, '' if unreadable
 
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { HOST, startRedis, freePort, sleep } = require('./redis.js')
+const { setTimeout: sleep } = require('node:timers/promises')
 
 const tracked = new Set() // { child } | { dir }
 
 function track(entry) {
   tracked.add(entry)
+  if (entry.child) entry.child.once('exit', () => tracked.delete(entry))
   return entry
 }
 
@@ -57,33 +58,6 @@ async function killChild(child, { hard = false } = {}) {
     await exited
     clearTimeout(t)
   }
-  for (const e of tracked) if (e.child === child) tracked.delete(e)
-}
-
-/** startRedis with up to 3 attempts (a free port can be taken between freePort() and bind). */
-async function startTracked(opts) {
-  let lastErr
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const s = await startRedis({ ...opts, port: opts.port ?? (await freePort()) })
-      track({ child: s.child })
-      const baseStop = s.stop.bind(s)
-      s.host = HOST
-      s.alive = () => alive(s.child)
-      s.stop = async ({ hard = false } = {}) => {
-        // redis.js stop() has no SIGKILL fallback; add one so a wedged server cannot hang teardown
-        const t = setTimeout(() => alive(s.child) && s.child.kill('SIGKILL'), 3000)
-        await baseStop({ hard })
-        clearTimeout(t)
-        await killChild(s.child, { hard: true })
-      }
-      return s
-    } catch (e) {
-      lastErr = e
-      if (opts.port !== undefined) break
-    }
-  }
-  throw lastErr
 }
 
 async function waitFor(what, fn, timeoutMs, intervalMs = 50) {
@@ -116,4 +90,4 @@ function tail(file, n = 2000) {
   }
 }
 
-module.exports = { track, mkTemp, rmTemp, alive, killChild, startTracked, waitFor, fatal, tail }
+module.exports = { track, mkTemp, rmTemp, alive, killChild, waitFor, fatal, tail }

@@ -14,13 +14,16 @@
 //   parseReply(buf, pos)           -> the binary-safe RESP2 parser under all of the above
 //   str(v), parseInfo(text), pairs(arr) -> a reply as a string / INFO text / [k, v, …] as objects
 //   startRedis(opts?)              -> { port, dir, url, child, stop(), command(), cli(), raw() }
+//   startTracked(opts)             -> startRedis retried on a port race, with .host, .alive() and
+//                                     a stop() that cannot hang (the topologies' servers)
+//
+// Every server is killed, and a temp dir that startRedis made removed, when the process exits
+// (./processes.js); stop() kills it sooner and keeps the dir, to restart on it.
 
 const { spawn } = require('node:child_process')
 const net = require('node:net')
-const fs = require('node:fs')
-const os = require('node:os')
-const path = require('node:path')
 const { serverPath, cliPath, serverArgs } = require('./server-binary.js')
+const { track, mkTemp, alive, killChild } = require('./processes.js')
 
 const HOST = '127.0.0.1'
 
@@ -187,12 +190,13 @@ function pairs(arr) {
 }
 
 /**
- * Starts `redis-server` on a free port (or on `opts.port`) with no persistence unless asked.
- * Resolves to `{ port, url, stop(), restart(), cli(...args) }` once it answers PING.
+ * Starts `redis-server` on a free port (or on `opts.port`), in `opts.dir` or a temp dir of its
+ * own, with no persistence unless asked. Resolves to `{ port, dir, url, child, stop(),
+ * command(...args), cli(...args), raw(...args) }` once it answers PING.
  */
 async function startRedis(opts = {}) {
   const port = opts.port ?? (await freePort())
-  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'spots-redis-'))
+  const dir = opts.dir ?? mkTemp('spots-redis-')
   // one redis-server flag and its value per line
   // prettier-ignore
   const args = [
@@ -206,6 +210,7 @@ async function startRedis(opts = {}) {
     ...(opts.args ?? []),
   ]
   const child = spawn(serverPath, serverArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] })
+  track({ child })
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -264,9 +269,35 @@ async function startRedis(opts = {}) {
   return server
 }
 
+/** startRedis with up to 3 attempts (a free port can be taken between freePort() and bind). */
+async function startTracked(opts) {
+  let lastErr
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const s = await startRedis({ ...opts, port: opts.port ?? (await freePort()) })
+      const baseStop = s.stop.bind(s)
+      s.host = HOST
+      s.alive = () => alive(s.child)
+      s.stop = async ({ hard = false } = {}) => {
+        // startRedis's stop() has no SIGKILL fallback; add one so a wedged server cannot hang teardown
+        const t = setTimeout(() => alive(s.child) && s.child.kill('SIGKILL'), 3000)
+        await baseStop({ hard })
+        clearTimeout(t)
+        await killChild(s.child, { hard: true })
+      }
+      return s
+    } catch (e) {
+      lastErr = e
+      if (opts.port !== undefined) break
+    }
+  }
+  throw lastErr
+}
+
 module.exports = {
   HOST,
   startRedis,
+  startTracked,
   freePort,
   sleep,
   rawCommand,

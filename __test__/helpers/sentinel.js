@@ -11,9 +11,9 @@
 const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
-const { HOST, freePort, command, str, parseInfo, pairs } = require('./redis.js')
+const { HOST, freePort, startTracked, command, str, parseInfo, pairs } = require('./redis.js')
 const { serverPath } = require('./server-binary.js')
-const { track, mkTemp, rmTemp, alive, killChild, startTracked, waitFor, fatal, tail } = require('./processes.js')
+const { track, mkTemp, rmTemp, alive, killChild, waitFor, fatal, tail } = require('./processes.js')
 
 /**
  * 1 master, 1 replica and 3 sentinels monitoring them as `mymaster` (quorum 2,
