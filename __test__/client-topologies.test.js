@@ -30,19 +30,26 @@ defineClientSuite('client over TLS (rediss://, verified against the test CA)', {
       }
     })
 
-    test('TLS: a server certificate from another CA is refused, reported on the client as ioredis does', GUARD, async () => {
-      const stranger = await startTlsRedis() // only for its (different) CA
-      const wrongCa = stranger.ca
-      await stranger.stop()
-      const s = ctx.open({ tls: { ca: wrongCa }, commandTimeout: 1500 })
-      const errors = []
-      s.client.on('error', (e) => errors.push(e))
-      const err = await s.client.ping().then((v) => assert.fail(`answered despite the wrong CA: ${v}`), (e) => e)
-      assert.ok(err instanceof Error)
-      assert.ok(errors.length > 0, "the client emitted 'error' for the refused handshake")
-      assert.match(`${errors[0].code} ${errors[0].message}`, /certificate|CERT/i)
-      s.disconnect()
-    })
+    test(
+      'TLS: a server certificate from another CA is refused, reported on the client as ioredis does',
+      GUARD,
+      async () => {
+        const stranger = await startTlsRedis() // only for its (different) CA
+        const wrongCa = stranger.ca
+        await stranger.stop()
+        const s = ctx.open({ tls: { ca: wrongCa }, commandTimeout: 1500 })
+        const errors = []
+        s.client.on('error', (e) => errors.push(e))
+        const err = await s.client.ping().then(
+          (v) => assert.fail(`answered despite the wrong CA: ${v}`),
+          (e) => e,
+        )
+        assert.ok(err instanceof Error)
+        assert.ok(errors.length > 0, "the client emitted 'error' for the refused handshake")
+        assert.match(`${errors[0].code} ${errors[0].message}`, /certificate|CERT/i)
+        s.disconnect()
+      },
+    )
   },
 })
 
@@ -68,17 +75,25 @@ defineClientSuite('client on Redis Cluster (3 masters)', {
   options: (h) => ({ cluster: h.seeds }),
   cluster: true,
   extra(ctx) {
-    test('Cluster: keys in different slots are routed to their nodes; redis-cluster:// gives a Cluster too', GUARD, async () => {
-      const keys = ['pl:alpha', 'pl:beta', 'pl:gamma', 'pl:delta']
-      const slots = new Set(await Promise.all(keys.map((k) => ctx.handle.slotOf(k))))
-      assert.ok(slots.size > 1, 'the keys hash to several slots')
-      await Promise.all(keys.map((k) => ctx.client.set(k, `v:${k}`, 'EX', 60)))
-      assert.deepStrictEqual(await Promise.all(keys.map((k) => ctx.client.get(k))), keys.map((k) => `v:${k}`))
-      for (const k of keys) assert.equal(String(await ctx.handle.command('GET', k)), `v:${k}`, `${k} is on the node serving its slot`)
-      const s = ctx.open({ cluster: undefined, connectionString: ctx.handle.url })
-      assert.ok(s.client instanceof Redis.Cluster)
-      await ready(s.client)
-      assert.equal(await s.client.get(keys[1]), 'v:pl:beta')
-    })
+    test(
+      'Cluster: keys in different slots are routed to their nodes; redis-cluster:// gives a Cluster too',
+      GUARD,
+      async () => {
+        const keys = ['pl:alpha', 'pl:beta', 'pl:gamma', 'pl:delta']
+        const slots = new Set(await Promise.all(keys.map((k) => ctx.handle.slotOf(k))))
+        assert.ok(slots.size > 1, 'the keys hash to several slots')
+        await Promise.all(keys.map((k) => ctx.client.set(k, `v:${k}`, 'EX', 60)))
+        assert.deepStrictEqual(
+          await Promise.all(keys.map((k) => ctx.client.get(k))),
+          keys.map((k) => `v:${k}`),
+        )
+        for (const k of keys)
+          assert.equal(String(await ctx.handle.command('GET', k)), `v:${k}`, `${k} is on the node serving its slot`)
+        const s = ctx.open({ cluster: undefined, connectionString: ctx.handle.url })
+        assert.ok(s.client instanceof Redis.Cluster)
+        await ready(s.client)
+        assert.equal(await s.client.get(keys[1]), 'v:pl:beta')
+      },
+    )
   },
 })

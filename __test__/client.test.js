@@ -53,11 +53,27 @@ function closedClient(options) {
 function makePem() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spots-client-pem-'))
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-subj', '/CN=spots client test', '-days', '1',
-      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' })
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-subj',
+        '/CN=spots client test',
+        '-days',
+        '1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    )
     return { cert: fs.readFileSync(path.join(dir, 'cert.pem')), key: fs.readFileSync(path.join(dir, 'key.pem')) }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
@@ -101,13 +117,17 @@ describe('client: ioredis constructor arguments for every documented form', () =
     const sentinel = forUrl('redis-sentinel://s1:26379?sentinelServiceName=mymaster&node=s2:26379&node=s3:26379')
     assert.equal(sentinel.cluster, false)
     assert.deepStrictEqual(sortNodes(sentinel.options.sentinels), [
-      { host: 's1', port: 26379 }, { host: 's2', port: 26379 }, { host: 's3', port: 26379 },
+      { host: 's1', port: 26379 },
+      { host: 's2', port: 26379 },
+      { host: 's3', port: 26379 },
     ])
     assert.deepStrictEqual({ ...sentinel.options, sentinels: undefined }, { sentinels: undefined, name: 'mymaster' })
     const cluster = forUrl('redis-cluster://n1:7000?node=n2:7001&node=n3:7002')
     assert.equal(cluster.cluster, true)
     assert.deepStrictEqual(sortNodes(cluster.nodes), [
-      { host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }, { host: 'n3', port: 7002 },
+      { host: 'n1', port: 7000 },
+      { host: 'n2', port: 7001 },
+      { host: 'n3', port: 7002 },
     ])
     assert.deepStrictEqual(cluster.options, { redisOptions: {} })
   })
@@ -163,7 +183,9 @@ describe('client: ioredis constructor arguments for every documented form', () =
     assert.equal(client.options.tls.ca, cert)
     assert.equal(client.options.tls.key, key)
     assert.deepStrictEqual(closedClient({ host: '127.0.0.1', port, tls: true }).options.tls, {})
-    assert.deepStrictEqual(closedClient({ host: '127.0.0.1', port, tls: { rejectUnauthorized: false } }).options.tls, { rejectUnauthorized: false })
+    assert.deepStrictEqual(closedClient({ host: '127.0.0.1', port, tls: { rejectUnauthorized: false } }).options.tls, {
+      rejectUnauthorized: false,
+    })
     assert.equal(closedClient({ host: '127.0.0.1', port }).options.tls, undefined, 'no TLS unless asked')
     // username/password/db/tls beside a connection string
     const withUrl = closedClient({ connectionString: `redis://127.0.0.1:${port}`, username: 'u', password: 'p', db: 4 })
@@ -178,39 +200,81 @@ describe('client: ioredis constructor arguments for every documented form', () =
 
   test('{ sentinels, name }', async () => {
     const [p1, p2] = [await freePort(), await freePort()]
-    const client = closedClient({ sentinels: [{ host: '127.0.0.1', port: p1 }, { host: '127.0.0.1', port: p2 }], name: 'mymaster' })
+    const client = closedClient({
+      sentinels: [
+        { host: '127.0.0.1', port: p1 },
+        { host: '127.0.0.1', port: p2 },
+      ],
+      name: 'mymaster',
+    })
     assert.ok(client instanceof Redis)
-    assert.deepStrictEqual(sortNodes(client.options.sentinels), sortNodes([{ host: '127.0.0.1', port: p1 }, { host: '127.0.0.1', port: p2 }]))
+    assert.deepStrictEqual(
+      sortNodes(client.options.sentinels),
+      sortNodes([
+        { host: '127.0.0.1', port: p1 },
+        { host: '127.0.0.1', port: p2 },
+      ]),
+    )
     assert.equal(client.options.name, 'mymaster')
   })
 
   test('{ cluster }: an ioredis Cluster, with the per-node options in redisOptions', async () => {
     const [p1, p2] = [await freePort(), await freePort()]
     const client = closedClient({
-      cluster: [{ host: '127.0.0.1', port: p1 }, { host: '127.0.0.1', port: p2 }],
+      cluster: [
+        { host: '127.0.0.1', port: p1 },
+        { host: '127.0.0.1', port: p2 },
+      ],
       password: 'p',
       commandTimeout: 1234,
       enableOfflineQueue: false,
     })
     assert.ok(client instanceof Redis.Cluster)
-    assert.deepStrictEqual(sortNodes(client.startupNodes), sortNodes([{ host: '127.0.0.1', port: p1 }, { host: '127.0.0.1', port: p2 }]))
+    assert.deepStrictEqual(
+      sortNodes(client.startupNodes),
+      sortNodes([
+        { host: '127.0.0.1', port: p1 },
+        { host: '127.0.0.1', port: p2 },
+      ]),
+    )
     assert.equal(client.options.enableOfflineQueue, false)
     assert.deepStrictEqual(client.options.redisOptions, { password: 'p', commandTimeout: 1234 })
   })
 
   test('timeouts map to the ioredis options of the same meaning; unset ones keep ioredis defaults', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`
-    const set = closedClient({ connectionString: url, connectTimeout: 1500, commandTimeout: 2500, maxRetriesPerRequest: 3, enableOfflineQueue: false })
+    const set = closedClient({
+      connectionString: url,
+      connectTimeout: 1500,
+      commandTimeout: 2500,
+      maxRetriesPerRequest: 3,
+      enableOfflineQueue: false,
+    })
     assert.deepStrictEqual(
-      [set.options.connectTimeout, set.options.commandTimeout, set.options.maxRetriesPerRequest, set.options.enableOfflineQueue],
+      [
+        set.options.connectTimeout,
+        set.options.commandTimeout,
+        set.options.maxRetriesPerRequest,
+        set.options.enableOfflineQueue,
+      ],
       [1500, 2500, 3, false],
     )
     assert.equal(closedClient({ connectionString: url, maxRetriesPerRequest: null }).options.maxRetriesPerRequest, null)
     const defaults = closedClient(url)
     const plain = new Redis({ lazyConnect: true })
     assert.deepStrictEqual(
-      [defaults.options.connectTimeout, defaults.options.commandTimeout, defaults.options.maxRetriesPerRequest, defaults.options.enableOfflineQueue],
-      [plain.options.connectTimeout, plain.options.commandTimeout, plain.options.maxRetriesPerRequest, plain.options.enableOfflineQueue],
+      [
+        defaults.options.connectTimeout,
+        defaults.options.commandTimeout,
+        defaults.options.maxRetriesPerRequest,
+        defaults.options.enableOfflineQueue,
+      ],
+      [
+        plain.options.connectTimeout,
+        plain.options.commandTimeout,
+        plain.options.maxRetriesPerRequest,
+        plain.options.enableOfflineQueue,
+      ],
       "ioredis's defaults (no commandTimeout: blocking commands are not cut short)",
     )
     plain.disconnect()
@@ -245,7 +309,11 @@ defineClientSuite('client on a single server', {
         assert.equal(await first.text(), '1')
         const cookie = first.headers.get('set-cookie').split(';')[0]
         const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
-        assert.deepStrictEqual(JSON.parse(await ctx.client.get(`web:${sid}`)).views, 1, 'stored through sessions.client')
+        assert.deepStrictEqual(
+          JSON.parse(await ctx.client.get(`web:${sid}`)).views,
+          1,
+          'stored through sessions.client',
+        )
         const second = await fetch(url, { headers: { cookie } })
         assert.equal(await second.text(), '2', 'the session came back from Redis')
         assert.equal(JSON.parse(await ctx.client.get(`web:${sid}`)).views, 2)
@@ -271,46 +339,65 @@ defineClientSuite('client on a single server', {
       assert.equal(list.filter((l) => /\bname=spots-client-probe\b/.test(l)).length, 1)
       assert.deepStrictEqual(await s.get({ app: 'conn', token }), { ownerId: 'o', data: { mine: true } })
       await s.quit()
-      assert.equal((await connections()).filter((l) => /\bname=spots-client-probe\b/.test(l)).length, 0, 'quit() closed it')
+      assert.equal(
+        (await connections()).filter((l) => /\bname=spots-client-probe\b/.test(l)).length,
+        0,
+        'quit() closed it',
+      )
     })
 
     // fred 10.1 / redis-protocol 6 drop an error reply that is not UTF-8 and shift every later
     // reply on that connection (README, `client`): the session methods never share a
     // connection with arbitrary commands, so such replies only ever reach ioredis.
-    test('error replies that are not UTF-8: ioredis rejects with ReplyError and keeps working; the sessions are untouched', GUARD, async () => {
-      const s = ctx.open()
-      const c = s.client
-      const alice = await s.create({ app: 'bank', ownerId: 'alice', data: { balance: 100 } })
-      const bob = await s.create({ app: 'bank', ownerId: 'bob', data: { balance: 5 } })
-      const bad = [
-        () => c.call('nocmd', Buffer.from([0x6f, 0xb3, 0xad])),
-        () => c.call('nocmd', 'x' + 'é'.repeat(100)), // cut at 128 bytes inside an 'é'
-        () => c.eval('return redis.error_reply(ARGV[1])', 0, Buffer.from([0x41, 0xff, 0xfe])),
-      ]
-      for (let round = 0; round < 3; round++) {
-        const [errors, gotAlice, gotBob, echo] = await Promise.all([
-          Promise.all(bad.map((run) => run().then(() => null, (e) => e))),
-          s.get({ app: 'bank', token: alice }),
-          s.get({ app: 'bank', token: bob }),
-          c.echo('hello'),
-        ])
-        for (const err of errors) assert.ok(err instanceof Redis.ReplyError, `rejected with ReplyError: ${err}`)
-        assert.deepStrictEqual(gotAlice, { ownerId: 'alice', data: { balance: 100 } })
-        assert.deepStrictEqual(gotBob, { ownerId: 'bob', data: { balance: 5 } })
-        assert.equal(echo, 'hello')
-      }
-      assert.equal(await c.ping(), 'PONG')
-    })
+    test(
+      'error replies that are not UTF-8: ioredis rejects with ReplyError and keeps working; the sessions are untouched',
+      GUARD,
+      async () => {
+        const s = ctx.open()
+        const c = s.client
+        const alice = await s.create({ app: 'bank', ownerId: 'alice', data: { balance: 100 } })
+        const bob = await s.create({ app: 'bank', ownerId: 'bob', data: { balance: 5 } })
+        const bad = [
+          () => c.call('nocmd', Buffer.from([0x6f, 0xb3, 0xad])),
+          () => c.call('nocmd', 'x' + 'é'.repeat(100)), // cut at 128 bytes inside an 'é'
+          () => c.eval('return redis.error_reply(ARGV[1])', 0, Buffer.from([0x41, 0xff, 0xfe])),
+        ]
+        for (let round = 0; round < 3; round++) {
+          const [errors, gotAlice, gotBob, echo] = await Promise.all([
+            Promise.all(
+              bad.map((run) =>
+                run().then(
+                  () => null,
+                  (e) => e,
+                ),
+              ),
+            ),
+            s.get({ app: 'bank', token: alice }),
+            s.get({ app: 'bank', token: bob }),
+            c.echo('hello'),
+          ])
+          for (const err of errors) assert.ok(err instanceof Redis.ReplyError, `rejected with ReplyError: ${err}`)
+          assert.deepStrictEqual(gotAlice, { ownerId: 'alice', data: { balance: 100 } })
+          assert.deepStrictEqual(gotBob, { ownerId: 'bob', data: { balance: 5 } })
+          assert.equal(echo, 'hello')
+        }
+        assert.equal(await c.ping(), 'PONG')
+      },
+    )
 
-    test('client.quit() alone (1.x shutdown code) closes only the client; the sessions keep working', GUARD, async () => {
-      const s = ctx.open()
-      const c = s.client
-      await ready(c)
-      assert.equal(await c.quit(), 'OK')
-      const token = await s.create({ app: 'after-client-quit', ownerId: 'o', duration: 60 })
-      assert.deepStrictEqual(await s.get({ app: 'after-client-quit', token }), { ownerId: 'o', data: {} })
-      assert.equal(await s.quit(), 'OK', 'sessions.quit() after client.quit() resolves')
-    })
+    test(
+      'client.quit() alone (1.x shutdown code) closes only the client; the sessions keep working',
+      GUARD,
+      async () => {
+        const s = ctx.open()
+        const c = s.client
+        await ready(c)
+        assert.equal(await c.quit(), 'OK')
+        const token = await s.create({ app: 'after-client-quit', ownerId: 'o', duration: 60 })
+        assert.deepStrictEqual(await s.get({ app: 'after-client-quit', token }), { ownerId: 'o', data: {} })
+        assert.equal(await s.quit(), 'OK', 'sessions.quit() after client.quit() resolves')
+      },
+    )
 
     test('disconnect() closes the client at once', GUARD, async () => {
       const s = ctx.open()
@@ -351,8 +438,12 @@ describe('client lifecycle (child processes)', () => {
     await server.stop()
   })
 
-  test('an instance whose client is never read loads no ioredis and lets the process exit by itself', GUARD, async () => {
-    const { code, signal, stdout, stderr } = await runNode(`
+  test(
+    'an instance whose client is never read loads no ioredis and lets the process exit by itself',
+    GUARD,
+    async () => {
+      const { code, signal, stdout, stderr } = await runNode(
+        `
       const { SpotsSessions } = require(${JSON.stringify(pkg)})
       const s = new SpotsSessions(process.env.URL)
       s.create({ app: 'exit', ownerId: 'o', duration: 60 })
@@ -361,11 +452,14 @@ describe('client lifecycle (child processes)', () => {
           const loaded = Object.keys(require.cache).some((f) => f.includes('/node_modules/ioredis/'))
           console.log(JSON.stringify({ got, loaded }))
         })
-    `, { URL: server.url })
-    assert.equal(signal, null, `killed: it did not exit by itself. ${stderr}`)
-    assert.equal(code, 0, stderr)
-    assert.deepStrictEqual(JSON.parse(stdout), { got: { ownerId: 'o', data: {} }, loaded: false })
-  })
+    `,
+        { URL: server.url },
+      )
+      assert.equal(signal, null, `killed: it did not exit by itself. ${stderr}`)
+      assert.equal(code, 0, stderr)
+      assert.deepStrictEqual(JSON.parse(stdout), { got: { ownerId: 'o', data: {} }, loaded: false })
+    },
+  )
 
   test('a client that was read keeps Node alive until quit(), as 1.x did', GUARD, async () => {
     // An unref'd timer fires only if something else keeps the process alive.
@@ -392,7 +486,10 @@ describe('client lifecycle (child processes)', () => {
 
   test('quit() while the client cannot connect (reconnecting) resolves, and the process exits', GUARD, async () => {
     const port = await freePort() // nothing listens there
-    for (const options of [{ connectionString: `redis://127.0.0.1:${port}` }, { cluster: [{ host: '127.0.0.1', port }] }]) {
+    for (const options of [
+      { connectionString: `redis://127.0.0.1:${port}` },
+      { cluster: [{ host: '127.0.0.1', port }] },
+    ]) {
       const { code, signal, stdout, stderr } = await runNode(`
         const { SpotsSessions } = require(${JSON.stringify(pkg)})
         const s = new SpotsSessions(${JSON.stringify(options)})
@@ -409,7 +506,8 @@ describe('client lifecycle (child processes)', () => {
   })
 
   test('sessions.client.quit() (1.x shutdown code) lets the process exit', GUARD, async () => {
-    const { code, signal, stdout, stderr } = await runNode(`
+    const { code, signal, stdout, stderr } = await runNode(
+      `
       const { SpotsSessions } = require(${JSON.stringify(pkg)})
       const s = new SpotsSessions(process.env.URL)
       ;(async () => {
@@ -418,7 +516,9 @@ describe('client lifecycle (child processes)', () => {
         console.log(await s.client.get('k'), typeof token)
         await s.client.quit()
       })()
-    `, { URL: server.url })
+    `,
+      { URL: server.url },
+    )
     assert.equal(signal, null, `killed: it did not exit by itself. ${stderr}`)
     assert.equal(code, 0, stderr)
     assert.equal(stdout.trim(), 'v string')

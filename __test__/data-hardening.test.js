@@ -61,7 +61,11 @@ describe('data hardening', () => {
       await server.command('CONFIG', 'SET', 'maxmemory', '1')
       const keys = await server.command('DBSIZE')
       for (let i = 0; i < 20; i++) {
-        await rejectsWith(s.create({ app: 'oom', ownerId: `n${i}`, data: { pad: 'x'.repeat(100) }, duration: 600 }), 'ERR_REDIS_OOM', /maxmemory/)
+        await rejectsWith(
+          s.create({ app: 'oom', ownerId: `n${i}`, data: { pad: 'x'.repeat(100) }, duration: 600 }),
+          'ERR_REDIS_OOM',
+          /maxmemory/,
+        )
       }
       // A new owner too: the index write is what Redis must refuse first.
       await rejectsWith(s.create({ app: 'oom', ownerId: 'o', data: {} }), 'ERR_REDIS_OOM')
@@ -83,7 +87,11 @@ describe('data hardening', () => {
       const first = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`a${i}`, i]))
       assert.equal(await s.update({ app: 'lim', token, data: first }), true)
       const second = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`b${i}`, i]))
-      await rejectsWith(s.update({ app: 'lim', token, data: second }), 'ERR_INVALID_ARG_VALUE', /^data: .*1024 top-level keys/)
+      await rejectsWith(
+        s.update({ app: 'lim', token, data: second }),
+        'ERR_INVALID_ARG_VALUE',
+        /^data: .*1024 top-level keys/,
+      )
       assert.deepEqual((await s.get({ app: 'lim', token })).data, first)
       // Rewriting existing keys, or deleting some to make room, is fine: up to exactly 1024.
       const some = Object.fromEntries(Array.from({ length: 24 }, (_, i) => [`b${i}`, i]))
@@ -104,7 +112,11 @@ describe('data hardening', () => {
       // Fill up to exactly the limit with one more key.
       const filler = (n) => ({ fill: 'z'.repeat(n) })
       const room = MAX_BYTES - size(merge(base, filler(0)))
-      await rejectsWith(s.update({ app: 'lim', token, data: filler(room + 1) }), 'ERR_INVALID_ARG_VALUE', /^data: .*bytes/)
+      await rejectsWith(
+        s.update({ app: 'lim', token, data: filler(room + 1) }),
+        'ERR_INVALID_ARG_VALUE',
+        /^data: .*bytes/,
+      )
       assert.deepEqual((await s.get({ app: 'lim', token })).data, base)
       assert.equal(await s.update({ app: 'lim', token, data: filler(room) }), true)
       const full = merge(base, filler(room))
@@ -184,56 +196,108 @@ describe('data hardening', () => {
       assert.equal(JSON.stringify(got), JSON.stringify(data))
       assert.deepEqual(Object.keys(got), Object.keys(data))
       assert.equal(await s.update({ app: 'fid', token, data: { '\uD800': null, '\uDBFF': 6 } }), true)
-      assert.equal(JSON.stringify((await s.get({ app: 'fid', token })).data), JSON.stringify(merge(data, { '\uD800': null, '\uDBFF': 6 })))
+      assert.equal(
+        JSON.stringify((await s.get({ app: 'fid', token })).data),
+        JSON.stringify(merge(data, { '\uD800': null, '\uDBFF': 6 })),
+      )
     })
   })
 })
 
 // The cluster harness passes --cluster-port, which Redis 6.2 does not know.
-const serverMajor = Number(/v=(\d+)/.exec(execFileSync(process.env.SPOTS_TEST_REDIS_SERVER || 'redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ?? 0)
+const serverMajor = Number(
+  /v=(\d+)/.exec(
+    execFileSync(process.env.SPOTS_TEST_REDIS_SERVER || 'redis-server', ['--version'], { encoding: 'utf8' }),
+  )?.[1] ?? 0,
+)
 
-describe('Redis Cluster (step scripts)', { skip: serverMajor < 7 && 'the cluster harness needs Redis 7 or later' }, () => {
-  let cluster
-  let s
-  before(async () => {
-    cluster = await startCluster()
-    s = new SpotsSessions({ cluster: cluster.seeds })
-  })
-  after(async () => {
-    await s.quit()
-    await cluster.stop()
-  })
+describe(
+  'Redis Cluster (step scripts)',
+  { skip: serverMajor < 7 && 'the cluster harness needs Redis 7 or later' },
+  () => {
+    let cluster
+    let s
+    before(async () => {
+      cluster = await startCluster()
+      s = new SpotsSessions({ cluster: cluster.seeds })
+    })
+    after(async () => {
+      await s.quit()
+      await cluster.stop()
+    })
 
-  test('maxmemory: create and update are refused with ERR_REDIS_OOM, nothing written', async () => {
-    const token = await s.create({ app: 'oom', ownerId: 'o', data: { a: 1 } })
-    const keys = await cluster.dbsize()
-    await cluster.commandAll('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
-    await cluster.commandAll('CONFIG', 'SET', 'maxmemory', '1')
-    try {
-      for (let i = 0; i < 10; i++) {
-        await rejectsWith(s.create({ app: 'oom', ownerId: `n${i}`, data: { pad: 'x'.repeat(100) }, duration: 600 }), 'ERR_REDIS_OOM')
+    test('maxmemory: create and update are refused with ERR_REDIS_OOM, nothing written', async () => {
+      const token = await s.create({ app: 'oom', ownerId: 'o', data: { a: 1 } })
+      const keys = await cluster.dbsize()
+      await cluster.commandAll('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+      await cluster.commandAll('CONFIG', 'SET', 'maxmemory', '1')
+      try {
+        for (let i = 0; i < 10; i++) {
+          await rejectsWith(
+            s.create({ app: 'oom', ownerId: `n${i}`, data: { pad: 'x'.repeat(100) }, duration: 600 }),
+            'ERR_REDIS_OOM',
+          )
+        }
+        await rejectsWith(s.update({ app: 'oom', token, data: { b: 2 } }), 'ERR_REDIS_OOM')
+        assert.equal(await cluster.dbsize(), keys)
+        assert.deepEqual(await s.get({ app: 'oom', token }), { ownerId: 'o', data: { a: 1 } })
+      } finally {
+        await cluster.commandAll('CONFIG', 'SET', 'maxmemory', '0')
       }
-      await rejectsWith(s.update({ app: 'oom', token, data: { b: 2 } }), 'ERR_REDIS_OOM')
-      assert.equal(await cluster.dbsize(), keys)
-      assert.deepEqual(await s.get({ app: 'oom', token }), { ownerId: 'o', data: { a: 1 } })
-    } finally {
-      await cluster.commandAll('CONFIG', 'SET', 'maxmemory', '0')
-    }
-  })
+    })
 
-  test('data limits hold per session, and key order survives an unordered hash', async () => {
-    const token = await s.create({ app: 'lim', ownerId: 'o' })
-    const first = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`a${i}`, 'v'.repeat(i % 3 ? 1 : 80)]))
-    assert.equal(await s.update({ app: 'lim', token, data: first }), true)
-    await rejectsWith(s.update({ app: 'lim', token, data: { b0: 1, b1: 2, b2: 3, b3: 4, b4: 5, b5: 6, b6: 7, b7: 8, b8: 9, b9: 10, ba: 11, bb: 12, bc: 13, bd: 14, be: 15, bf: 16, bg: 17, bh: 18, bi: 19, bj: 20, bk: 21, bl: 22, bm: 23, bn: 24, bo: 25 } }), 'ERR_INVALID_ARG_VALUE', /^data:/)
-    const patch = { a5: null, z: 1, a0: 'first stays first' }
-    assert.equal(await s.update({ app: 'lim', token, data: patch }), true)
-    assert.equal(JSON.stringify((await s.get({ app: 'lim', token })).data), JSON.stringify(merge(first, patch)))
-  })
-})
+    test('data limits hold per session, and key order survives an unordered hash', async () => {
+      const token = await s.create({ app: 'lim', ownerId: 'o' })
+      const first = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`a${i}`, 'v'.repeat(i % 3 ? 1 : 80)]))
+      assert.equal(await s.update({ app: 'lim', token, data: first }), true)
+      await rejectsWith(
+        s.update({
+          app: 'lim',
+          token,
+          data: {
+            b0: 1,
+            b1: 2,
+            b2: 3,
+            b3: 4,
+            b4: 5,
+            b5: 6,
+            b6: 7,
+            b7: 8,
+            b8: 9,
+            b9: 10,
+            ba: 11,
+            bb: 12,
+            bc: 13,
+            bd: 14,
+            be: 15,
+            bf: 16,
+            bg: 17,
+            bh: 18,
+            bi: 19,
+            bj: 20,
+            bk: 21,
+            bl: 22,
+            bm: 23,
+            bn: 24,
+            bo: 25,
+          },
+        }),
+        'ERR_INVALID_ARG_VALUE',
+        /^data:/,
+      )
+      const patch = { a5: null, z: 1, a0: 'first stays first' }
+      assert.equal(await s.update({ app: 'lim', token, data: patch }), true)
+      assert.equal(JSON.stringify((await s.get({ app: 'lim', token })).data), JSON.stringify(merge(first, patch)))
+    })
+  },
+)
 
 describe('maxmemory-policy', () => {
-  for (const [policy, warns] of [['allkeys-lru', true], ['volatile-lfu', true], ['noeviction', false]]) {
+  for (const [policy, warns] of [
+    ['allkeys-lru', true],
+    ['volatile-lfu', true],
+    ['noeviction', false],
+  ]) {
     test(`${policy}: ${warns ? 'a process warning says killAll may miss sessions' : 'no warning'}`, async () => {
       const server = await startRedis({ args: ['--maxmemory-policy', policy] })
       const seen = []
@@ -264,7 +328,10 @@ describe('maxmemory-policy', () => {
 // Runs `source` in `node --expose-gc` (bounded) and resolves to its parsed last stdout line.
 function runGc(source, env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '-e', source], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--expose-gc', '-e', source], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))
@@ -298,7 +365,8 @@ describe('instance lifecycle', () => {
   `
 
   test('10,000 × new + quit(): every instance is collected, RSS and fds stay flat', async () => {
-    const r = await runGc(`${prelude}
+    const r = await runGc(
+      `${prelude}
       ;(async () => {
         const sample = []
         for (let i = 1; i <= 10000; i++) {
@@ -311,7 +379,9 @@ describe('instance lifecycle', () => {
         await settle()
         console.log(JSON.stringify({ collected, sample }))
       })()
-    `, { URL: server.url })
+    `,
+      { URL: server.url },
+    )
     assert.ok(r.collected >= 9990, `collected ${r.collected}`)
     const [early, late] = r.sample
     // Each leaked instance held about 40 KB: 8,000 more would be over 300 MB.
@@ -320,7 +390,8 @@ describe('instance lifecycle', () => {
   })
 
   test('connected instances: quit() or simply dropping one closes its connection; calls in flight still settle', async () => {
-    const r = await runGc(`${prelude}
+    const r = await runGc(
+      `${prelude}
       const { command } = require(${JSON.stringify(path.join(__dirname, 'helpers/redis.js'))})
       const clients = async () => Number(/connected_clients:(\\d+)/.exec(String(await command(+process.env.PORT, 'INFO', 'clients')))[1])
       // Each instance lives only in its own function, so no stale reference of this one keeps it.
@@ -359,8 +430,10 @@ describe('instance lifecycle', () => {
         }
         console.log(JSON.stringify({ collected, before, after, token: typeof token }))
       })()
-    `, { URL: server.url, PORT: String(server.port) })
-    assert.equal(r.token, "string", JSON.stringify(r))
+    `,
+      { URL: server.url, PORT: String(server.port) },
+    )
+    assert.equal(r.token, 'string', JSON.stringify(r))
     assert.equal(r.collected, 62, JSON.stringify(r))
     assert.equal(r.after.clients, r.before.clients)
     assert.ok(r.after.fds - r.before.fds <= 2, `fds ${r.before.fds} -> ${r.after.fds}`)

@@ -105,7 +105,10 @@ async function recoversFromSilence(s, proxies, token, filter) {
     assert.ok(Date.now() < deadline, `calls never succeeded again after the link went silent: ${codes.join()}`)
   }
   assert.ok(codes.length >= 1, 'the frozen link did fail a call first (the test froze the right link)')
-  assert.ok(codes.every((c) => c === 'ERR_REDIS_TIMEOUT' || c === 'ERR_REDIS_CONNECTION'), codes.join())
+  assert.ok(
+    codes.every((c) => c === 'ERR_REDIS_TIMEOUT' || c === 'ERR_REDIS_CONNECTION'),
+    codes.join(),
+  )
   assert.ok(connections() > before, 'the instance opened a new connection')
 }
 
@@ -120,7 +123,8 @@ describe('a deep reply from a hostile server', () => {
       })
       await new Promise((r) => srv.listen(0, '127.0.0.1', r))
       try {
-        const { code, signal, stdout, stderr } = await runNode(`
+        const { code, signal, stdout, stderr } = await runNode(
+          `
           const { SpotsSessions } = require(${JSON.stringify(pkg)})
           const s = new SpotsSessions({ connectionString: process.env.URL, commandTimeout: 15000 })
           const call = () => s.get({ app: 'a', token: 't' }).then(() => 'resolved', (e) => e.code)
@@ -129,7 +133,9 @@ describe('a deep reply from a hostile server', () => {
             console.log(await call())
             s.disconnect()
           })()
-        `, { URL: `redis://127.0.0.1:${srv.address().port}` })
+        `,
+          { URL: `redis://127.0.0.1:${srv.address().port}` },
+        )
         assert.equal(signal, null, `the process was killed by ${signal}: ${stderr}`)
         assert.equal(code, 0, stderr)
         assert.deepEqual(stdout.trim().split('\n'), ['ERR_REDIS_PROTOCOL', 'ERR_REDIS_PROTOCOL'])
@@ -187,7 +193,11 @@ describe('a connection that goes silent', () => {
 
   test('even when the silent link has stopped taking writes (a full send buffer)', async () => {
     const proxy = await startProxy(server.port)
-    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${proxy.port}`, commandTimeout: 1000, connectTimeout: 2000 })
+    const s = new SpotsSessions({
+      connectionString: `redis://127.0.0.1:${proxy.port}`,
+      commandTimeout: 1000,
+      connectTimeout: 2000,
+    })
     try {
       const token = await s.create({ app: 'a', ownerId: 'o', data: { n: 1 } })
       const other = await s.create({ app: 'a', ownerId: 'o', data: { n: 2 } })
@@ -195,7 +205,9 @@ describe('a connection that goes silent', () => {
       // ~48 MB of updates: far more than the loopback socket buffers take, so fred's writer
       // blocks on the socket and its router cannot run a reconnection.
       const big = { blob: 'x'.repeat(1_000_000) }
-      const stuck = Promise.allSettled(Array.from({ length: 48 }, () => s.update({ app: 'a', token: other, data: big })))
+      const stuck = Promise.allSettled(
+        Array.from({ length: 48 }, () => s.update({ app: 'a', token: other, data: big })),
+      )
       await recoversFromSilence(s, proxy, token, ALREADY_FROZEN)
       await stuck
     } finally {
@@ -210,14 +222,17 @@ describe('a connection that goes silent', () => {
     const port = await freePort()
     const conf = path.join(dir, 'sentinel.conf')
     // The sentinel monitors the master through the proxy, so it hands out the proxy's address.
-    fs.writeFileSync(conf, [
-      `port ${port}`,
-      'bind 127.0.0.1',
-      `dir ${dir}`,
-      `sentinel monitor m 127.0.0.1 ${proxy.port} 1`,
-      'sentinel down-after-milliseconds m 60000',
-      '',
-    ].join('\n'))
+    fs.writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor m 127.0.0.1 ${proxy.port} 1`,
+        'sentinel down-after-milliseconds m 60000',
+        '',
+      ].join('\n'),
+    )
     const sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' })
     let s
     try {
@@ -228,14 +243,19 @@ describe('a connection that goes silent', () => {
         assert.ok(Date.now() < deadline, 'the sentinel came up')
         await sleep(50)
       }
-      s = new SpotsSessions({ connectionString: `redis-sentinel://127.0.0.1:${port}?sentinelServiceName=m`, commandTimeout: 1000 })
+      s = new SpotsSessions({
+        connectionString: `redis-sentinel://127.0.0.1:${port}?sentinelServiceName=m`,
+        commandTimeout: 1000,
+      })
       const token = await s.create({ app: 'a', ownerId: 'o', data: { n: 1 } })
       // Freeze the instance's link to the master, not the sentinel's own links to it.
       await recoversFromSilence(s, proxy, token, (link) => !/sentinel-/i.test(link.sent))
     } finally {
       if (s) s.disconnect()
       sentinel.kill('SIGKILL')
-      await new Promise((r) => (sentinel.exitCode !== null || sentinel.signalCode !== null ? r() : sentinel.once('exit', r)))
+      await new Promise((r) =>
+        sentinel.exitCode !== null || sentinel.signalCode !== null ? r() : sentinel.once('exit', r),
+      )
       await proxy.stop()
       fs.rmSync(dir, { recursive: true, force: true })
     }
@@ -246,39 +266,46 @@ describe('a cluster connection that goes silent', () => {
   // Redis 6.2 reads cluster-announce-port only at startup, so its nodes cannot be moved behind
   // the proxies here; Redis 7 and Valkey apply it at once.
   const announceAtRuntime = supports(7)
-  test('Redis Cluster: the instance reconnects and calls succeed again', { skip: !announceAtRuntime && 'Redis 6.2 applies cluster-announce-port only at startup' }, async () => {
-    const { startCluster } = require('./helpers/topologies')
-    const cluster = await startCluster({ masters: 3 })
-    const proxies = []
-    let s
-    try {
-      // Each node announces its proxy, so the slot map the client reads leads through them.
-      for (const node of cluster.nodes) {
-        const proxy = await startProxy(node.port)
-        proxies.push(proxy)
-        await node.command('CONFIG', 'SET', 'cluster-announce-port', String(proxy.port))
-      }
-      const wanted = new Set(proxies.map((p) => p.port))
-      const deadline = Date.now() + 30_000
-      for (;;) {
-        let ready = true
+  test(
+    'Redis Cluster: the instance reconnects and calls succeed again',
+    { skip: !announceAtRuntime && 'Redis 6.2 applies cluster-announce-port only at startup' },
+    async () => {
+      const { startCluster } = require('./helpers/topologies')
+      const cluster = await startCluster({ masters: 3 })
+      const proxies = []
+      let s
+      try {
+        // Each node announces its proxy, so the slot map the client reads leads through them.
         for (const node of cluster.nodes) {
-          const slots = await node.command('CLUSTER', 'SLOTS')
-          if (!slots.every((range) => wanted.has(Number(range[2][1])))) ready = false
+          const proxy = await startProxy(node.port)
+          proxies.push(proxy)
+          await node.command('CONFIG', 'SET', 'cluster-announce-port', String(proxy.port))
         }
-        if (ready) break
-        assert.ok(Date.now() < deadline, 'the nodes announce their proxies')
-        await sleep(100)
+        const wanted = new Set(proxies.map((p) => p.port))
+        const deadline = Date.now() + 30_000
+        for (;;) {
+          let ready = true
+          for (const node of cluster.nodes) {
+            const slots = await node.command('CLUSTER', 'SLOTS')
+            if (!slots.every((range) => wanted.has(Number(range[2][1])))) ready = false
+          }
+          if (ready) break
+          assert.ok(Date.now() < deadline, 'the nodes announce their proxies')
+          await sleep(100)
+        }
+        s = new SpotsSessions({
+          cluster: proxies.map((p) => ({ host: '127.0.0.1', port: p.port })),
+          commandTimeout: 1000,
+        })
+        const token = await s.create({ app: 'a', ownerId: 'o', data: { n: 1 } })
+        await recoversFromSilence(s, proxies, token)
+      } finally {
+        if (s) s.disconnect()
+        for (const p of proxies) await p.stop()
+        await cluster.stop()
       }
-      s = new SpotsSessions({ cluster: proxies.map((p) => ({ host: '127.0.0.1', port: p.port })), commandTimeout: 1000 })
-      const token = await s.create({ app: 'a', ownerId: 'o', data: { n: 1 } })
-      await recoversFromSilence(s, proxies, token)
-    } finally {
-      if (s) s.disconnect()
-      for (const p of proxies) await p.stop()
-      await cluster.stop()
-    }
-  })
+    },
+  )
 })
 
 describe('failures say what happened', () => {
@@ -350,36 +377,46 @@ describe('a link that is cut mid-reply', () => {
     const lies = []
     let checked = 0
     try {
-      await Promise.all(Array.from({ length: 32 }, async (_, w) => {
-        for (let i = 0; i < 40; i++) {
-          let token
-          try {
-            token = await s.create({ app: 'a', ownerId: `w${w}`, data: { i } })
-          } catch (e) {
-            rejections[`${e.code} ${e.message}`] = (rejections[`${e.code} ${e.message}`] || 0) + 1
-            continue
-          }
-          try {
-            if (i % 2 === 0) {
-              const killed = await s.kill({ app: 'a', token })
-              if (killed !== true) lies.push(`kill resolved ${killed} for a session create had just made`)
-            } else {
-              const killed = await s.killAll({ app: 'a', ownerId: `w${w}` })
-              if (killed !== true) lies.push(`killAll resolved ${killed} for an owner create had just given a session`)
+      await Promise.all(
+        Array.from({ length: 32 }, async (_, w) => {
+          for (let i = 0; i < 40; i++) {
+            let token
+            try {
+              token = await s.create({ app: 'a', ownerId: `w${w}`, data: { i } })
+            } catch (e) {
+              rejections[`${e.code} ${e.message}`] = (rejections[`${e.code} ${e.message}`] || 0) + 1
+              continue
             }
-            checked++
-          } catch (e) {
-            rejections[`${e.code} ${e.message}`] = (rejections[`${e.code} ${e.message}`] || 0) + 1
+            try {
+              if (i % 2 === 0) {
+                const killed = await s.kill({ app: 'a', token })
+                if (killed !== true) lies.push(`kill resolved ${killed} for a session create had just made`)
+              } else {
+                const killed = await s.killAll({ app: 'a', ownerId: `w${w}` })
+                if (killed !== true)
+                  lies.push(`killAll resolved ${killed} for an owner create had just given a session`)
+              }
+              checked++
+            } catch (e) {
+              rejections[`${e.code} ${e.message}`] = (rejections[`${e.code} ${e.message}`] || 0) + 1
+            }
           }
-        }
-      }))
+        }),
+      )
     } finally {
       s.disconnect()
     }
     const messages = Object.keys(rejections)
     assert.ok(checked > 100, `enough calls got through to judge (${checked})`)
-    assert.deepEqual(messages.filter((m) => !m.startsWith('ERR_REDIS_CONNECTION ') && !m.startsWith('ERR_REDIS_TIMEOUT ')), [], 'only connection losses and timeouts')
-    assert.deepEqual(messages.filter((m) => /collided|route command\.$/i.test(m) && !m.startsWith('ERR_REDIS_CONNECTION')), [])
+    assert.deepEqual(
+      messages.filter((m) => !m.startsWith('ERR_REDIS_CONNECTION ') && !m.startsWith('ERR_REDIS_TIMEOUT ')),
+      [],
+      'only connection losses and timeouts',
+    )
+    assert.deepEqual(
+      messages.filter((m) => /collided|route command\.$/i.test(m) && !m.startsWith('ERR_REDIS_CONNECTION')),
+      [],
+    )
     assert.deepEqual(lies, [])
   })
 })
@@ -390,9 +427,15 @@ describe('the offline queue', () => {
     const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, commandTimeout: 5000 })
     try {
       const n = 20_000 + 50
-      const outcomes = await Promise.allSettled(Array.from({ length: n }, (_, i) => s.get({ app: 'a', token: `t${i}` })))
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: n }, (_, i) => s.get({ app: 'a', token: `t${i}` })),
+      )
       const codes = outcomes.map((o) => o.reason && o.reason.code)
-      assert.equal(codes.filter((c) => c === 'ERR_REDIS_OFFLINE').length, 50, 'the calls past the default bound of 20000 were refused at once')
+      assert.equal(
+        codes.filter((c) => c === 'ERR_REDIS_OFFLINE').length,
+        50,
+        'the calls past the default bound of 20000 were refused at once',
+      )
       assert.equal(codes.filter((c) => c === 'ERR_REDIS_TIMEOUT').length, 20_000)
     } finally {
       s.disconnect()
@@ -401,9 +444,15 @@ describe('the offline queue', () => {
 
   test('offlineQueueLimit: 0 lifts the bound', async () => {
     const port = await freePort()
-    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, commandTimeout: 1500, offlineQueueLimit: 0 })
+    const s = new SpotsSessions({
+      connectionString: `redis://127.0.0.1:${port}`,
+      commandTimeout: 1500,
+      offlineQueueLimit: 0,
+    })
     try {
-      const outcomes = await Promise.allSettled(Array.from({ length: 20_100 }, (_, i) => s.get({ app: 'a', token: `t${i}` })))
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20_100 }, (_, i) => s.get({ app: 'a', token: `t${i}` })),
+      )
       assert.ok(outcomes.every((o) => o.reason && o.reason.code === 'ERR_REDIS_TIMEOUT'))
     } finally {
       s.disconnect()

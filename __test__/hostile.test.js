@@ -38,22 +38,44 @@ const LONG = 'x'.repeat(4000)
 const LONG2 = 'x'.repeat(3999) + 'y'
 
 const HOSTILE = [
-  '*', '?', '[', ']', '[a-z]', '|', ':', '{', '}', '{tag}', '\\', '', ' ', 'a:b', 'a\\.b',
-  '\u0000', 'é', '😀', '\ud800', '\udc00', LONG,
+  '*',
+  '?',
+  '[',
+  ']',
+  '[a-z]',
+  '|',
+  ':',
+  '{',
+  '}',
+  '{tag}',
+  '\\',
+  '',
+  ' ',
+  'a:b',
+  'a\\.b',
+  '\u0000',
+  'é',
+  '😀',
+  '\ud800',
+  '\udc00',
+  LONG,
   // extra: escape-sequence look-alikes and more collision bait
-  LONG2, '\\.', '\\(', '\\)', '\\\\', '::', 'a{b', 'a\\(b', '\ufffd', '*:*', 'x\u0000', 'x',
+  LONG2,
+  '\\.',
+  '\\(',
+  '\\)',
+  '\\\\',
+  '::',
+  'a{b',
+  'a\\(b',
+  '\ufffd',
+  '*:*',
+  'x\u0000',
+  'x',
 ]
 
 // Strings that, as Redis glob patterns, would match (almost) any token.
-const GLOB_TOKENS = [
-  ...HOSTILE,
-  '?'.repeat(172),
-  '*'.repeat(172),
-  '[A-Za-z0-9+/=]*',
-  '[^]*',
-  '*=',
-  '\\*',
-]
+const GLOB_TOKENS = [...HOSTILE, '?'.repeat(172), '*'.repeat(172), '[A-Za-z0-9+/=]*', '[^]*', '*=', '\\*']
 
 function label(s) {
   const shown = JSON.stringify(s)
@@ -129,7 +151,11 @@ describe('a) hostile names', () => {
         assert.equal(await sessions.kill({ app, token }), false, `kill ${what}`)
       }
       for (const ownerId of ['*', '?', '', 'victim*', 'v*', '[v]ictim', 'victim ', 'VICTIM']) {
-        assert.equal(await sessions.killAll({ app, ownerId }), false, `killAll app ${label(app)} owner ${label(ownerId)}`)
+        assert.equal(
+          await sessions.killAll({ app, ownerId }),
+          false,
+          `killAll app ${label(app)} owner ${label(ownerId)}`,
+        )
       }
     }
     // The real sessions are untouched by all of the above.
@@ -156,7 +182,9 @@ describe('a) hostile names', () => {
         checks.push(
           sessions.get({ app, token }).then((v) => assert.equal(v, undefined, `get: ${what}`)),
           sessions.refresh({ app, token, duration: 1 }).then((v) => assert.equal(v, false, `refresh: ${what}`)),
-          sessions.update({ app, token, data: { i: -1, hacked: j } }).then((v) => assert.equal(v, false, `update: ${what}`)),
+          sessions
+            .update({ app, token, data: { i: -1, hacked: j } })
+            .then((v) => assert.equal(v, false, `update: ${what}`)),
           sessions.kill({ app, token }).then((v) => assert.equal(v, false, `kill: ${what}`)),
         )
       }
@@ -164,16 +192,28 @@ describe('a) hostile names', () => {
     }
     // Each session is intact (no update, kill or refresh leaked into it).
     for (let i = 0; i < apps.length; i++) {
-      assert.deepEqual(await sessions.get({ app: apps[i], token: tokens[i] }), { ownerId: 'owner', data: { i } }, `app ${label(apps[i])}`)
+      assert.deepEqual(
+        await sessions.get({ app: apps[i], token: tokens[i] }),
+        { ownerId: 'owner', data: { i } },
+        `app ${label(apps[i])}`,
+      )
     }
     // killAll of the same owner, app by app: kills exactly that app's session.
     for (let i = 0; i < apps.length; i++) {
       assert.equal(await sessions.killAll({ app: apps[i], ownerId: 'owner' }), true, `killAll in ${label(apps[i])}`)
       assert.equal(await sessions.get({ app: apps[i], token: tokens[i] }), undefined, `killed in ${label(apps[i])}`)
       for (let k = i + 1; k < apps.length; k++) {
-        assert.notEqual(await sessions.get({ app: apps[k], token: tokens[k] }), undefined, `killAll in ${label(apps[i])} killed app ${label(apps[k])}`)
+        assert.notEqual(
+          await sessions.get({ app: apps[k], token: tokens[k] }),
+          undefined,
+          `killAll in ${label(apps[i])} killed app ${label(apps[k])}`,
+        )
       }
-      assert.equal(await sessions.killAll({ app: apps[i], ownerId: 'owner' }), false, `second killAll in ${label(apps[i])}`)
+      assert.equal(
+        await sessions.killAll({ app: apps[i], ownerId: 'owner' }),
+        false,
+        `second killAll in ${label(apps[i])}`,
+      )
     }
   })
 
@@ -194,12 +234,18 @@ describe('a) hostile names', () => {
       assert.equal(await sessions.killAll({ app, ownerId: owners[i] }), true, `killAll ${label(owners[i])}`)
       assert.equal(await sessions.get({ app, token: tokens[i] }), undefined)
       for (let k = i + 1; k < owners.length; k++) {
-        assert.notEqual(await sessions.get({ app, token: tokens[k] }), undefined, `killAll of ${label(owners[i])} killed ${label(owners[k])}`)
+        assert.notEqual(
+          await sessions.get({ app, token: tokens[k] }),
+          undefined,
+          `killAll of ${label(owners[i])} killed ${label(owners[k])}`,
+        )
       }
     }
   })
 
   test('(3) (app, owner) pairs that collide under naive concatenation are independent', async () => {
+    // one row per set of (app, owner) pairs that collide under naive concatenation
+    // prettier-ignore
     const groups = [
       [['a:b', 'c'], ['a', 'b:c'], ['a:b:c', ''], ['', 'a:b:c'], ['a\\.b', 'c'], ['a', 'b\\.c']],
       [['a\\', '.b'], ['a', '\\.b'], ['a\\.', 'b'], ['a\\', '\\.b'], ['a\\\\', '.b']],
@@ -252,7 +298,11 @@ describe('a) hostile names', () => {
       byOwner.push(await sessions.create({ app: 'surrogates', ownerId, data: { ownerId } }))
     }
     for (let i = 0; i < names.length; i++) {
-      assert.equal(await sessions.killAll({ app: 'surrogates', ownerId: names[i] }), true, `killAll owner ${label(names[i])}`)
+      assert.equal(
+        await sessions.killAll({ app: 'surrogates', ownerId: names[i] }),
+        true,
+        `killAll owner ${label(names[i])}`,
+      )
       assert.equal(await sessions.get({ app: 'surrogates', token: byOwner[i] }), undefined)
       for (let k = i + 1; k < names.length; k++) {
         const got = await sessions.get({ app: 'surrogates', token: byOwner[k] })
@@ -266,13 +316,20 @@ describe('a) hostile names', () => {
     for (let i = 0; i < names.length; i++) {
       for (let k = 0; k < names.length; k++) {
         if (k === i) continue
-        assert.equal(await sessions.get({ app: names[k], token: byApp[i] }), undefined, `app ${label(names[i])} seen from ${label(names[k])}`)
+        assert.equal(
+          await sessions.get({ app: names[k], token: byApp[i] }),
+          undefined,
+          `app ${label(names[i])} seen from ${label(names[k])}`,
+        )
       }
     }
     for (let i = 0; i < names.length; i++) {
       assert.equal(await sessions.killAll({ app: names[i], ownerId: 'o' }), true, `killAll app ${label(names[i])}`)
       for (let k = i + 1; k < names.length; k++) {
-        assert.deepEqual(await sessions.get({ app: names[k], token: byApp[k] }), { ownerId: 'o', data: { app: names[k] } })
+        assert.deepEqual(await sessions.get({ app: names[k], token: byApp[k] }), {
+          ownerId: 'o',
+          data: { app: names[k] },
+        })
       }
     }
   })
@@ -338,7 +395,12 @@ describe('b) bad input', () => {
   })
 
   test('ownerId of the wrong type rejects naming ownerId; finite numbers are coerced', async () => {
-    const bad = [...NOT_STRINGS.filter(([name]) => name !== 'number'), ['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity]]
+    const bad = [
+      ...NOT_STRINGS.filter(([name]) => name !== 'number'),
+      ['NaN', NaN],
+      ['Infinity', Infinity],
+      ['-Infinity', -Infinity],
+    ]
     for (const method of ['create', 'killAll']) {
       for (const [, value] of bad) {
         await rejectsNaming(() => sessions[method]({ ...valid[method](), ownerId: value }), 'ownerId')
@@ -374,7 +436,10 @@ describe('b) bad input', () => {
   test('bad durations reject naming duration (create and refresh)', async () => {
     const token = await sessions.create({ app: APP, ownerId: 'dur', data: { keep: 1 }, duration: 600 })
     for (const [name, value] of BAD_DURATIONS) {
-      const err = await rejectsNaming(() => sessions.create({ ...valid.create(), ownerId: 'dur-bad', duration: value }), 'duration')
+      const err = await rejectsNaming(
+        () => sessions.create({ ...valid.create(), ownerId: 'dur-bad', duration: value }),
+        'duration',
+      )
       assert.ok(err.message.length > 'duration'.length, `create duration ${name}: message explains`)
       await rejectsNaming(() => sessions.refresh({ app: APP, token, duration: value }), 'duration')
       await rejectsNaming(() => sessions.refresh({ app: APP, token: 'unknown', duration: value }), 'duration')
@@ -389,7 +454,15 @@ describe('b) bad input', () => {
   })
 
   test('create: duration and data are optional; boundary durations are accepted', async () => {
-    for (const extra of [{}, { duration: undefined }, { duration: null }, { data: undefined }, { data: null }, { duration: 1 }, { duration: 2 ** 31 - 1 }]) {
+    for (const extra of [
+      {},
+      { duration: undefined },
+      { duration: null },
+      { data: undefined },
+      { data: null },
+      { duration: 1 },
+      { duration: 2 ** 31 - 1 },
+    ]) {
       const token = await sessions.create({ app: APP, ownerId: 'opt', ...extra })
       assert.equal(typeof token, 'string')
       assert.deepEqual(await sessions.get({ app: APP, token }), { ownerId: 'opt', data: {} }, JSON.stringify(extra))
@@ -443,20 +516,45 @@ describe('c) data that JSON cannot represent, and data that it can', () => {
     ['array', [1, 2]],
     ['string', 'data'],
     ['Date', new Date(0)],
-    ['toJSON throws', { toJSON() { throw new Error('boom') } }],
+    [
+      'toJSON throws',
+      {
+        toJSON() {
+          throw new Error('boom')
+        },
+      },
+    ],
     ['toJSON returns a string', { toJSON: () => 'nope' }],
-    ['nested toJSON throws', { a: { toJSON() { throw new Error('boom') } } }],
+    [
+      'nested toJSON throws',
+      {
+        a: {
+          toJSON() {
+            throw new Error('boom')
+          },
+        },
+      },
+    ],
     ['20000-deep object', deep(20000)],
   ]
 
   test('unrepresentable data rejects naming data, for create and update', async () => {
     for (const [name, data] of unrepresentable) {
-      await rejectsNaming(() => sessions.create({ app: APP, ownerId: 'bad', data }), 'data', undefined, `create ${name}`)
+      await rejectsNaming(
+        () => sessions.create({ app: APP, ownerId: 'bad', data }),
+        'data',
+        undefined,
+        `create ${name}`,
+      )
       await rejectsNaming(() => sessions.update({ app: APP, token, data }), 'data', undefined, `update ${name}`)
     }
     await rejectsNaming(() => sessions.update({ app: APP, token, data: null }), 'data')
     assert.equal(await sessions.killAll({ app: APP, ownerId: 'bad' }), false, 'no session was created')
-    assert.deepEqual(await sessions.get({ app: APP, token }), { ownerId: 'd', data: { keep: 'me' } }, 'no update happened')
+    assert.deepEqual(
+      await sessions.get({ app: APP, token }),
+      { ownerId: 'd', data: { keep: 'me' } },
+      'no update happened',
+    )
   })
 
   test('data over 1 MiB of JSON rejects, naming data and the limit', async () => {
@@ -500,11 +598,13 @@ describe('c) data that JSON cannot represent, and data that it can', () => {
       n1: 0.1,
       n2: 1e21,
       n3: 2 ** 53 + 1,
+      // eslint-disable-next-line no-loss-of-precision -- deliberately more digits than a double holds: the double it rounds to must round-trip
       n4: 12345678901234567890,
       n5: 5e-324,
       n6: -1.7976931348623157e308,
       n7: 1e-7,
       n8: 0.30000000000000004,
+      // eslint-disable-next-line no-loss-of-precision -- deliberately more digits than a double holds: the double it rounds to must round-trip
       n9: 123456789.123456789,
       constructor: 'c',
       toString: 'ts',
@@ -528,7 +628,12 @@ describe('c) data that JSON cannot represent, and data that it can', () => {
       emptyArr: [],
       toJSONinside: { toJSON: () => ({ replaced: true }) },
     }
-    Object.defineProperty(data, '__proto__', { value: JSON.parse('{"__proto__":1, "polluted": true}'), enumerable: true, configurable: true, writable: true })
+    Object.defineProperty(data, '__proto__', {
+      value: JSON.parse('{"__proto__":1, "polluted": true}'),
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    })
     const expected = roundTrip(data)
     assert.ok(Object.prototype.hasOwnProperty.call(expected, '__proto__'), 'test setup: __proto__ is an own key')
 
@@ -559,21 +664,38 @@ describe('c) data that JSON cannot represent, and data that it can', () => {
     delete patch.nan // JSON turns NaN into null, which update treats as a deletion
     delete patch.inf
     delete patch.ninf
-    Object.defineProperty(patch, '__proto__', { value: data.__proto__, enumerable: true, configurable: true, writable: true })
+    Object.defineProperty(patch, '__proto__', {
+      value: data.__proto__,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    })
     assert.equal(await sessions.update({ app: APP, token: t2, data: patch }), true)
     const want = roundTrip({ ...data, keep: 2 })
     delete want.nan
     delete want.inf
     delete want.ninf
-    Object.defineProperty(want, '__proto__', { value: expected.__proto__, enumerable: true, configurable: true, writable: true })
+    Object.defineProperty(want, '__proto__', {
+      value: expected.__proto__,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    })
     assert.deepStrictEqual(await sessions.get({ app: APP, token: t2 }), { ownerId: 'rt', data: want })
     assert.equal({}.polluted, undefined, 'Object.prototype was not polluted')
   })
 
   test('a data key named like the owner field does not clobber the owner', async () => {
-    const t = await sessions.create({ app: APP, ownerId: 'owner-kept', data: { ÿ: 1, '\u00ff\u00ff': 2, owner: 3, ownerId: 4 } })
+    const t = await sessions.create({
+      app: APP,
+      ownerId: 'owner-kept',
+      data: { ÿ: 1, '\u00ff\u00ff': 2, owner: 3, ownerId: 4 },
+    })
     assert.equal(await sessions.update({ app: APP, token: t, data: { ÿ: null, ownerId: null, owner: 'x' } }), true)
-    assert.deepEqual(await sessions.get({ app: APP, token: t }), { ownerId: 'owner-kept', data: { '\u00ff\u00ff': 2, owner: 'x' } })
+    assert.deepEqual(await sessions.get({ app: APP, token: t }), {
+      ownerId: 'owner-kept',
+      data: { '\u00ff\u00ff': 2, owner: 'x' },
+    })
     assert.equal(await sessions.killAll({ app: APP, ownerId: 'owner-kept' }), true)
   })
 

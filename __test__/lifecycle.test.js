@@ -13,7 +13,6 @@ const { runNode } = require('./helpers/node')
 
 const pkg = path.join(__dirname, '..')
 
-
 describe('with a running server', () => {
   let server
   before(async () => {
@@ -24,33 +23,48 @@ describe('with a running server', () => {
   })
 
   test('a script that never calls quit() exits by itself with code 0', async () => {
-    const { code, signal, stdout, stderr } = await runNode(`
+    const { code, signal, stdout, stderr } = await runNode(
+      `
       const { SpotsSessions } = require(${JSON.stringify(pkg)})
       const s = new SpotsSessions(process.env.URL)
       s.create({ app: 'exit', ownerId: 'o', data: { a: 1 }, duration: 60 })
         .then((token) => s.get({ app: 'exit', token }))
         .then((got) => console.log(JSON.stringify(got)))
-    `, { URL: server.url })
+    `,
+      { URL: server.url },
+    )
     assert.equal(signal, null, stderr)
     assert.equal(code, 0, stderr)
-    assert.equal(stdout.trim(), '{"ownerId":"o","data":{"a":1}}', 'the pending calls kept the process alive until they settled')
+    assert.equal(
+      stdout.trim(),
+      '{"ownerId":"o","data":{"a":1}}',
+      'the pending calls kept the process alive until they settled',
+    )
   })
 
   test('an idle instance does not keep the process alive', async () => {
-    const { code, stdout, stderr } = await runNode(`
+    const { code, stdout, stderr } = await runNode(
+      `
       const { SpotsSessions } = require(${JSON.stringify(pkg)})
       const instances = Array.from({ length: 5 }, () => new SpotsSessions(process.env.URL))
       console.log('constructed', instances.length)
-    `, { URL: server.url })
+    `,
+      { URL: server.url },
+    )
     assert.equal(code, 0, stderr)
     assert.equal(stdout.trim(), 'constructed 5')
   })
 
   test('quit() lets calls in flight finish, then later calls reject', async () => {
     const s = new SpotsSessions(server.url)
-    const inFlight = Array.from({ length: 200 }, (_, i) => s.create({ app: 'q', ownerId: 'o', data: { i }, duration: 60 }))
+    const inFlight = Array.from({ length: 200 }, (_, i) =>
+      s.create({ app: 'q', ownerId: 'o', data: { i }, duration: 60 }),
+    )
     const quit = s.quit()
-    const late = s.get({ app: 'q', token: 'x' }).then(() => 'resolved', (err) => err)
+    const late = s.get({ app: 'q', token: 'x' }).then(
+      () => 'resolved',
+      (err) => err,
+    )
     const tokens = await Promise.all(inFlight)
     assert.equal(tokens.length, 200)
     assert.ok(tokens.every((t) => typeof t === 'string' && t.length === 172))
@@ -62,16 +76,27 @@ describe('with a running server', () => {
     await assert.rejects(s.create({ app: 'q', ownerId: 'o', data: {} }), { code: 'ERR_CLOSED' })
     const check = new SpotsSessions(server.url)
     const got = await Promise.all(tokens.map((token) => check.get({ app: 'q', token })))
-    assert.ok(got.every((g) => g && g.ownerId === 'o'), 'every resolved create is stored')
+    assert.ok(
+      got.every((g) => g && g.ownerId === 'o'),
+      'every resolved create is stored',
+    )
     await check.quit()
   })
 
   test('disconnect() settles every pending call at once', async () => {
     const s = new SpotsSessions(server.url)
-    const pending = Array.from({ length: 50 }, () => s.get({ app: 'd', token: 't' }).then(() => 'resolved', (e) => e.code))
+    const pending = Array.from({ length: 50 }, () =>
+      s.get({ app: 'd', token: 't' }).then(
+        () => 'resolved',
+        (e) => e.code,
+      ),
+    )
     s.disconnect()
     const outcomes = await Promise.all(pending)
-    assert.ok(outcomes.every((o) => o === 'resolved' || o === 'ERR_CLOSED'), String(outcomes))
+    assert.ok(
+      outcomes.every((o) => o === 'resolved' || o === 'ERR_CLOSED'),
+      String(outcomes),
+    )
     await assert.rejects(s.get({ app: 'd', token: 't' }), { code: 'ERR_CLOSED' })
   })
 })
@@ -123,7 +148,9 @@ describe('outages', () => {
       // including the scripted ones, must work again without a new instance.
       let token2
       for (let i = 0; i < 50 && !token2; i++) {
-        token2 = await s.create({ app: 'restart', ownerId: 'o', data: { back: true }, duration: 60 }).catch(() => sleep(200))
+        token2 = await s
+          .create({ app: 'restart', ownerId: 'o', data: { back: true }, duration: 60 })
+          .catch(() => sleep(200))
       }
       assert.equal(typeof token2, 'string')
       assert.deepStrictEqual(await s.get({ app: 'restart', token: token2 }), { ownerId: 'o', data: { back: true } })
@@ -145,7 +172,11 @@ describe('outages', () => {
     })
     await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
     const { port } = silent.address()
-    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, commandTimeout: 700, connectTimeout: 500 })
+    const s = new SpotsSessions({
+      connectionString: `redis://127.0.0.1:${port}`,
+      commandTimeout: 700,
+      connectTimeout: 500,
+    })
     try {
       const outcomes = await Promise.allSettled([
         s.get({ app: 'a', token: 't' }),
@@ -153,7 +184,10 @@ describe('outages', () => {
       ])
       for (const o of outcomes) {
         assert.equal(o.status, 'rejected')
-        assert.ok(['ERR_REDIS_TIMEOUT', 'ERR_REDIS_CONNECTION'].includes(o.reason.code), `${o.reason.code}: ${o.reason.message}`)
+        assert.ok(
+          ['ERR_REDIS_TIMEOUT', 'ERR_REDIS_CONNECTION'].includes(o.reason.code),
+          `${o.reason.code}: ${o.reason.message}`,
+        )
       }
       assert.ok(outcomes.some((o) => o.reason.code === 'ERR_REDIS_TIMEOUT'))
       // The client (ioredis) got the same commandTimeout: it rejects as ioredis does.
@@ -167,20 +201,37 @@ describe('outages', () => {
 
   test('enableOfflineQueue: false rejects at once while disconnected', async () => {
     const port = await freePort()
-    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, enableOfflineQueue: false, commandTimeout: 5000 })
+    const s = new SpotsSessions({
+      connectionString: `redis://127.0.0.1:${port}`,
+      enableOfflineQueue: false,
+      commandTimeout: 5000,
+    })
     const started = Date.now()
-    await assert.rejects(s.get({ app: 'a', token: 't' }), (err) => err.code === 'ERR_REDIS_OFFLINE' && /enableOfflineQueue/.test(err.message))
+    await assert.rejects(
+      s.get({ app: 'a', token: 't' }),
+      (err) => err.code === 'ERR_REDIS_OFFLINE' && /enableOfflineQueue/.test(err.message),
+    )
     assert.ok(Date.now() - started < 4000, 'it did not wait for commandTimeout')
     s.disconnect()
   })
 
   test('offlineQueueLimit bounds how many calls wait for the connection', async () => {
     const port = await freePort()
-    const s = new SpotsSessions({ connectionString: `redis://127.0.0.1:${port}`, offlineQueueLimit: 5, commandTimeout: 800 })
+    const s = new SpotsSessions({
+      connectionString: `redis://127.0.0.1:${port}`,
+      offlineQueueLimit: 5,
+      commandTimeout: 800,
+    })
     const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => s.get({ app: 'a', token: 't' })))
     const codes = outcomes.map((o) => o.reason && o.reason.code)
-    assert.ok(codes.every((c) => c === 'ERR_REDIS_OFFLINE' || c === 'ERR_REDIS_TIMEOUT'), codes.join())
-    assert.ok(codes.filter((c) => c === 'ERR_REDIS_OFFLINE').length >= 30, `most calls were refused at once: ${codes.join()}`)
+    assert.ok(
+      codes.every((c) => c === 'ERR_REDIS_OFFLINE' || c === 'ERR_REDIS_TIMEOUT'),
+      codes.join(),
+    )
+    assert.ok(
+      codes.filter((c) => c === 'ERR_REDIS_OFFLINE').length >= 30,
+      `most calls were refused at once: ${codes.join()}`,
+    )
     s.disconnect()
   })
 
@@ -193,10 +244,18 @@ describe('outages', () => {
       [{ commandTimeout: 0 }, 'commandTimeout'],
       [{ connectTimeout: Infinity }, 'connectTimeout'],
     ]) {
-      assert.throws(() => new SpotsSessions({ connectionString: 'redis://127.0.0.1:1', ...options }), (err) => err.message.startsWith(name), name)
+      assert.throws(
+        () => new SpotsSessions({ connectionString: 'redis://127.0.0.1:1', ...options }),
+        (err) => err.message.startsWith(name),
+        name,
+      )
     }
-    const ok = new SpotsSessions({ connectionString: 'redis://127.0.0.1:1', maxRetriesPerRequest: null, offlineQueueLimit: 0, enableOfflineQueue: true })
+    const ok = new SpotsSessions({
+      connectionString: 'redis://127.0.0.1:1',
+      maxRetriesPerRequest: null,
+      offlineQueueLimit: 0,
+      enableOfflineQueue: true,
+    })
     ok.disconnect()
   })
 })
-

@@ -22,6 +22,8 @@ const DEADLINE_FIELD = Buffer.from([0xfd])
 const idText = (token) => sessionId(token).toString('base64url')
 const num = (v) => Number(Buffer.isBuffer(v) ? v.toString() : v)
 const idsOf = (list) => list.map((s) => s.sessionId)
+// eslint-disable-next-line no-loss-of-precision -- deliberately more digits than a double holds: the double it rounds to must round-trip
+const BIG = 12345678901234567890
 
 /** Polls `fn` until it returns true, for at most `ms` (the machine is shared: be generous). */
 async function eventually(what, fn, ms = 15_000) {
@@ -39,7 +41,8 @@ async function rejectsNaming(promise, fields, code) {
     (e) => e,
   )
   assert.ok(err instanceof Error, `an Error, got ${err}`)
-  for (const field of [].concat(fields)) assert.ok(err.message.includes(field), `message names ${field}: ${err.message}`)
+  for (const field of [].concat(fields))
+    assert.ok(err.message.includes(field), `message names ${field}: ${err.message}`)
   assert.ok(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'].includes(err.code), `coded: ${err.code}`)
   if (code) assert.equal(err.code, code)
   return err
@@ -75,11 +78,21 @@ function defineManagementSuite(label, start, options = {}) {
       assert.notEqual(SpotsSessions.sessionIdOf(token + 'x'), id)
       assert.ok(!id.includes(token.slice(0, 10)), 'not the token itself')
       assert.equal(SpotsSessions.sessionIdOf(''), idText(''))
-      assert.equal(SpotsSessions.sessionIdOf('\ud800'), sessionId(Buffer.from([0xed, 0xa0, 0x80])).toString('base64url'), 'lone surrogates as WTF-8')
+      assert.equal(
+        SpotsSessions.sessionIdOf('\ud800'),
+        sessionId(Buffer.from([0xed, 0xa0, 0x80])).toString('base64url'),
+        'lone surrogates as WTF-8',
+      )
       const [listed] = await s.list({ app, ownerId: 'o' })
       assert.equal(listed.sessionId, id)
-      assert.throws(() => SpotsSessions.sessionIdOf(42), (e) => e.code === 'ERR_INVALID_ARG_TYPE' && /token/.test(e.message))
-      assert.throws(() => SpotsSessions.sessionIdOf(), (e) => e.code === 'ERR_INVALID_ARG_TYPE')
+      assert.throws(
+        () => SpotsSessions.sessionIdOf(42),
+        (e) => e.code === 'ERR_INVALID_ARG_TYPE' && /token/.test(e.message),
+      )
+      assert.throws(
+        () => SpotsSessions.sessionIdOf(),
+        (e) => e.code === 'ERR_INVALID_ARG_TYPE',
+      )
     })
 
     test('list: every live session of that owner in that app, newest first, with times and data', async () => {
@@ -87,7 +100,7 @@ function defineManagementSuite(label, start, options = {}) {
       const before = Date.now()
       const tokens = []
       for (let i = 0; i < 4; i++) {
-        tokens.push(await s.create({ app, ownerId: 'u1', data: { i, n: 12345678901234567890 }, duration: i === 3 ? undefined : 600 }))
+        tokens.push(await s.create({ app, ownerId: 'u1', data: { i, n: BIG }, duration: i === 3 ? undefined : 600 }))
         await sleep(5) // distinct creation times (ms), so that the order is checkable
       }
       await s.create({ app, ownerId: 'u2', data: {} })
@@ -96,12 +109,23 @@ function defineManagementSuite(label, start, options = {}) {
       assert.deepEqual(idsOf(list), tokens.map(idText).reverse(), 'newest first')
       for (const info of list) {
         assert.deepEqual(Object.keys(info), ['sessionId', 'createdAt', 'expiresAt', 'data'])
-        assert.ok(Number.isInteger(info.createdAt) && info.createdAt >= before - 60_000 && info.createdAt <= Date.now() + 60_000, `createdAt ${info.createdAt}`)
+        assert.ok(
+          Number.isInteger(info.createdAt) &&
+            info.createdAt >= before - 60_000 &&
+            info.createdAt <= Date.now() + 60_000,
+          `createdAt ${info.createdAt}`,
+        )
       }
-      assert.deepEqual(list.map((x) => x.data), [3, 2, 1, 0].map((i) => ({ i, n: 12345678901234567890 })))
+      assert.deepEqual(
+        list.map((x) => x.data),
+        [3, 2, 1, 0].map((i) => ({ i, n: BIG })),
+      )
       assert.equal(list[0].expiresAt, null, 'no duration: never expires')
       for (const info of list.slice(1)) {
-        assert.ok(Math.abs(info.expiresAt - (info.createdAt + 600_000)) < 5_000, `expiresAt ${info.expiresAt} vs createdAt ${info.createdAt}`)
+        assert.ok(
+          Math.abs(info.expiresAt - (info.createdAt + 600_000)) < 5_000,
+          `expiresAt ${info.expiresAt} vs createdAt ${info.createdAt}`,
+        )
       }
       assert.ok(list[1].createdAt >= list[2].createdAt && list[2].createdAt >= list[3].createdAt)
       assert.equal(await s.count({ app, ownerId: 'u1' }), 4)
@@ -109,7 +133,7 @@ function defineManagementSuite(label, start, options = {}) {
       assert.deepEqual(await s.list({ app, ownerId: 'nobody' }), [])
       assert.equal(await s.count({ app, ownerId: 'nobody' }), 0)
       // get still returns exactly { ownerId, data }: no reserved field leaks into data
-      assert.deepEqual(await s.get({ app, token: tokens[0] }), { ownerId: 'u1', data: { i: 0, n: 12345678901234567890 } })
+      assert.deepEqual(await s.get({ app, token: tokens[0] }), { ownerId: 'u1', data: { i: 0, n: BIG } })
       // a numeric ownerId is its string, as everywhere
       await s.create({ app, ownerId: 7, data: {} })
       assert.equal(await s.count({ app, ownerId: '7' }), 1)
@@ -118,7 +142,9 @@ function defineManagementSuite(label, start, options = {}) {
 
     test('list and count never report a session that is gone (killed, expired, evicted)', async () => {
       const app = fresh('gone')
-      const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map((i) => s.create({ app, ownerId: 'o', data: { i }, duration: i === 4 ? 1 : 600 })))
+      const [a, b, c, d] = await Promise.all(
+        [1, 2, 3, 4].map((i) => s.create({ app, ownerId: 'o', data: { i }, duration: i === 4 ? 1 : 600 })),
+      )
       await h.command('DEL', sessionKey(app, b)) // as if Redis evicted it: the index still lists it
       await s.kill({ app, token: c })
       await eventually('the 1 s session to expire', async () => (await s.get({ app, token: d })) === undefined)
@@ -132,7 +158,10 @@ function defineManagementSuite(label, start, options = {}) {
 
     test('kill by sessionId: the same as kill by token', async () => {
       const app = fresh('killid')
-      const [a, b] = await Promise.all([s.create({ app, ownerId: 'o' }), s.create({ app, ownerId: 'o', duration: 600 })])
+      const [a, b] = await Promise.all([
+        s.create({ app, ownerId: 'o' }),
+        s.create({ app, ownerId: 'o', duration: 600 }),
+      ])
       assert.equal(await s.kill({ app, sessionId: SpotsSessions.sessionIdOf(a) }), true)
       assert.equal(await s.get({ app, token: a }), undefined)
       assert.equal(await s.kill({ app, sessionId: SpotsSessions.sessionIdOf(a) }), false, 'gone already')
@@ -145,7 +174,9 @@ function defineManagementSuite(label, start, options = {}) {
 
     test('killAll with exceptToken: "sign out everywhere else"', async () => {
       const app = fresh('except')
-      const tokens = await Promise.all([0, 1, 2, 3].map((i) => s.create({ app, ownerId: 'o', data: { i }, duration: 600 })))
+      const tokens = await Promise.all(
+        [0, 1, 2, 3].map((i) => s.create({ app, ownerId: 'o', data: { i }, duration: 600 })),
+      )
       const other = await s.create({ app, ownerId: 'p' })
       assert.equal(await s.killAll({ app, ownerId: 'o', exceptToken: tokens[2] }), true)
       for (const [i, token] of tokens.entries()) {
@@ -198,7 +229,10 @@ function defineManagementSuite(label, start, options = {}) {
       ;[after] = await s.list({ app, ownerId: 'o' })
       assert.ok(after.expiresAt <= deadline, 'get with refresh capped too')
       const score = Number(String(await h.command('ZSCORE', indexKey(app, 'o'), sessionId(token))))
-      assert.ok(score * 1000 >= after.expiresAt && score * 1000 < after.expiresAt + 2000, 'the index score follows the capped expiry')
+      assert.ok(
+        score * 1000 >= after.expiresAt && score * 1000 < after.expiresAt + 2000,
+        'the index score follows the capped expiry',
+      )
       // a shorter refresh still applies
       assert.equal(await s.refresh({ app, token, duration: 10 }), true)
       ;[after] = await s.list({ app, ownerId: 'o' })
@@ -206,9 +240,16 @@ function defineManagementSuite(label, start, options = {}) {
       // maxAge without duration: the session expires at the deadline
       const short = await s.create({ app, ownerId: 'p', maxAge: 1 })
       const [p] = await s.list({ app, ownerId: 'p' })
-      assert.equal(p.expiresAt !== null && p.expiresAt <= p.createdAt + 1000 + 5, true, `expires at the deadline: ${JSON.stringify(p)}`)
+      assert.equal(
+        p.expiresAt !== null && p.expiresAt <= p.createdAt + 1000 + 5,
+        true,
+        `expires at the deadline: ${JSON.stringify(p)}`,
+      )
       assert.equal(await s.refresh({ app, token: short, duration: 3600 }).then(() => true), true)
-      await eventually('the maxAge: 1 session to end despite the refresh', async () => (await s.get({ app, token: short })) === undefined)
+      await eventually(
+        'the maxAge: 1 session to end despite the refresh',
+        async () => (await s.get({ app, token: short })) === undefined,
+      )
       assert.equal(await s.count({ app, ownerId: 'p' }), 0)
     })
 
@@ -243,10 +284,18 @@ function defineManagementSuite(label, start, options = {}) {
       assert.equal(await s.get({ app, token }), undefined, 'the old token is dead')
       assert.deepEqual(await s.get({ app, token: rotated }), { ownerId: 'o', data: { a: 1 } })
       const after = await s.list({ app, ownerId: 'o' })
-      assert.deepEqual(idsOf(after), [idText(newer), idText(rotated), idText(older)], 'same place (createdAt) in the list')
+      assert.deepEqual(
+        idsOf(after),
+        [idText(newer), idText(rotated), idText(older)],
+        'same place (createdAt) in the list',
+      )
       assert.equal(after[1].createdAt, before[1].createdAt, 'createdAt kept')
       assert.ok(Math.abs(after[1].expiresAt - before[1].expiresAt) < 2000, 'expiry kept')
-      assert.equal(String(await h.command('ZSCORE', indexKey(app, 'o'), sessionId(rotated))), scoreBefore, 'the old index score')
+      assert.equal(
+        String(await h.command('ZSCORE', indexKey(app, 'o'), sessionId(rotated))),
+        scoreBefore,
+        'the old index score',
+      )
       assert.equal(await h.command('ZSCORE', indexKey(app, 'o'), sessionId(token)), null, 'the old id is unlisted')
       assert.equal(await h.command('ZCARD', indexKey(app, 'o')), 3)
       // the deadline travels with the session
@@ -264,7 +313,11 @@ function defineManagementSuite(label, start, options = {}) {
 
     test('concurrent logins with maxSessions, and killAll with exceptToken racing create: listed = live', async () => {
       const app = fresh('concurrent')
-      const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => s.create({ app, ownerId: 'o', data: { i }, duration: 600, maxSessions: 4 })))
+      const tokens = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          s.create({ app, ownerId: 'o', data: { i }, duration: 600, maxSessions: 4 }),
+        ),
+      )
       const alive = async (list) => {
         const out = []
         for (const t of list) if (await s.get({ app, token: t })) out.push(idText(t))
@@ -281,11 +334,17 @@ function defineManagementSuite(label, start, options = {}) {
       const keep = await s.create({ app, ownerId: 'k', data: { keep: true }, duration: 600 })
       await Promise.all(Array.from({ length: 5 }, () => s.create({ app, ownerId: 'k', duration: 600 })))
       const racing = []
-      const creates = Array.from({ length: 10 }, () => s.create({ app, ownerId: 'k', duration: 600 }).then((t) => racing.push(t)))
+      const creates = Array.from({ length: 10 }, () =>
+        s.create({ app, ownerId: 'k', duration: 600 }).then((t) => racing.push(t)),
+      )
       await Promise.all([...creates, s.killAll({ app, ownerId: 'k', exceptToken: keep })])
       assert.deepEqual(await s.get({ app, token: keep }), { ownerId: 'k', data: { keep: true } })
       const kept = [idText(keep), ...(await alive(racing))].sort()
-      assert.deepEqual(idsOf(await s.list({ app, ownerId: 'k' })).sort(), kept, 'every live session is listed (none orphaned)')
+      assert.deepEqual(
+        idsOf(await s.list({ app, ownerId: 'k' })).sort(),
+        kept,
+        'every live session is listed (none orphaned)',
+      )
       assert.equal(await s.killAll({ app, ownerId: 'k' }), true)
       assert.equal(await s.count({ app, ownerId: 'k' }), 0)
       assert.equal(await s.get({ app, token: keep }), undefined)
@@ -299,10 +358,13 @@ function defineManagementSuite(label, start, options = {}) {
       await sleep(5)
       const modern = await s.create({ app, ownerId: 'o', data: { legacy: false } })
       const list = await s.list({ app, ownerId: 'o' })
-      assert.deepEqual(list.map((x) => [x.sessionId, x.createdAt === null, x.data]), [
-        [idText(modern), false, { legacy: false }],
-        [idText(legacy), true, { legacy: true }],
-      ])
+      assert.deepEqual(
+        list.map((x) => [x.sessionId, x.createdAt === null, x.data]),
+        [
+          [idText(modern), false, { legacy: false }],
+          [idText(legacy), true, { legacy: true }],
+        ],
+      )
       assert.ok(list[1].expiresAt > Date.now())
       assert.deepEqual(await s.get({ app, token: legacy }), { ownerId: 'o', data: { legacy: true } })
       // rotate and refresh work on it; maxSessions evicts it first
@@ -331,18 +393,22 @@ defineManagementSuite('single server', async () => {
   }
 })
 
-defineManagementSuite('Redis Cluster (3 masters)', async () => {
-  const h = await startCluster()
-  return {
-    cluster: true,
-    sessions: new SpotsSessions({ cluster: h.seeds, commandTimeout: 10_000 }),
-    command: (...args) => h.command(...args),
-    stop: () => h.stop(),
-  }
-}, {
-  // The harness starts cluster nodes with --cluster-port, which Redis 6.2 does not know.
-  skip: supports(7) ? false : 'the cluster harness needs Redis 7.0+ (--cluster-port)',
-})
+defineManagementSuite(
+  'Redis Cluster (3 masters)',
+  async () => {
+    const h = await startCluster()
+    return {
+      cluster: true,
+      sessions: new SpotsSessions({ cluster: h.seeds, commandTimeout: 10_000 }),
+      command: (...args) => h.command(...args),
+      stop: () => h.stop(),
+    }
+  },
+  {
+    // The harness starts cluster nodes with --cluster-port, which Redis 6.2 does not know.
+    skip: supports(7) ? false : 'the cluster harness needs Redis 7.0+ (--cluster-port)',
+  },
+)
 
 // ---------------------------------------------------------------------------------------------
 // Single server only: each call is one script, so races have exact outcomes.
@@ -362,7 +428,11 @@ describe('single server: races', () => {
   test('50 concurrent logins of one owner with maxSessions: 5 leave exactly 5', async () => {
     for (const max of [5, 1, 49]) {
       const app = `race-max-${max}`
-      const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => s.create({ app, ownerId: 'o', data: { i }, duration: 600, maxSessions: max })))
+      const tokens = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          s.create({ app, ownerId: 'o', data: { i }, duration: 600, maxSessions: max }),
+        ),
+      )
       assert.equal(new Set(tokens).size, 50)
       assert.equal(await s.count({ app, ownerId: 'o' }), max)
       const list = await s.list({ app, ownerId: 'o' })
@@ -380,7 +450,9 @@ describe('single server: races', () => {
   test('rotate racing get: a get never returns another session', async () => {
     const app = 'race-rotate'
     const n = 40
-    const tokens = await Promise.all(Array.from({ length: n }, (_, i) => s.create({ app, ownerId: `o${i}`, data: { i }, duration: 600 })))
+    const tokens = await Promise.all(
+      Array.from({ length: n }, (_, i) => s.create({ app, ownerId: `o${i}`, data: { i }, duration: 600 })),
+    )
     const current = [...tokens]
     const mismatches = []
     const check = (i, got) => {
@@ -415,7 +487,9 @@ describe('single server: races', () => {
       const keep = await s.create({ app, ownerId: 'o', data: { keep: true }, duration: 600 })
       const first = await Promise.all(Array.from({ length: 10 }, () => s.create({ app, ownerId: 'o', duration: 600 })))
       const racing = []
-      const creates = Array.from({ length: 20 }, () => s.create({ app, ownerId: 'o', duration: 600 }).then((t) => racing.push(t)))
+      const creates = Array.from({ length: 20 }, () =>
+        s.create({ app, ownerId: 'o', duration: 600 }).then((t) => racing.push(t)),
+      )
       const killed = s.killAll({ app, ownerId: 'o', exceptToken: keep })
       await Promise.all([...creates, killed])
       assert.equal(await killed, true)
@@ -450,16 +524,24 @@ describe('hostile input for the new arguments', () => {
   const BAD_SECONDS = [0, -1, 1.5, 2147483648, NaN, Infinity, -Infinity]
 
   test('maxSessions: a whole number from 1 to 10000', async () => {
-    for (const v of NOT_NUMBERS) await rejectsNaming(s.create({ app: 'h', ownerId: 'o', maxSessions: v }), 'maxSessions', 'ERR_INVALID_ARG_TYPE')
-    for (const v of BAD_COUNTS) await rejectsNaming(s.create({ app: 'h', ownerId: 'o', maxSessions: v }), 'maxSessions', 'ERR_INVALID_ARG_VALUE')
+    for (const v of NOT_NUMBERS)
+      await rejectsNaming(s.create({ app: 'h', ownerId: 'o', maxSessions: v }), 'maxSessions', 'ERR_INVALID_ARG_TYPE')
+    for (const v of BAD_COUNTS)
+      await rejectsNaming(s.create({ app: 'h', ownerId: 'o', maxSessions: v }), 'maxSessions', 'ERR_INVALID_ARG_VALUE')
     assert.equal(typeof (await s.create({ app: 'h', ownerId: 'o', maxSessions: 10_000 })), 'string')
     assert.equal(await s.count({ app: 'h', ownerId: 'o' }), 1, 'the refused calls created nothing')
   })
 
   test('maxAge: whole seconds, at least duration', async () => {
-    for (const v of NOT_NUMBERS) await rejectsNaming(s.create({ app: 'h2', ownerId: 'o', maxAge: v }), 'maxAge', 'ERR_INVALID_ARG_TYPE')
-    for (const v of BAD_SECONDS) await rejectsNaming(s.create({ app: 'h2', ownerId: 'o', maxAge: v }), 'maxAge', 'ERR_INVALID_ARG_VALUE')
-    const err = await rejectsNaming(s.create({ app: 'h2', ownerId: 'o', duration: 61, maxAge: 60 }), ['maxAge', 'duration'], 'ERR_INVALID_ARG_VALUE')
+    for (const v of NOT_NUMBERS)
+      await rejectsNaming(s.create({ app: 'h2', ownerId: 'o', maxAge: v }), 'maxAge', 'ERR_INVALID_ARG_TYPE')
+    for (const v of BAD_SECONDS)
+      await rejectsNaming(s.create({ app: 'h2', ownerId: 'o', maxAge: v }), 'maxAge', 'ERR_INVALID_ARG_VALUE')
+    const err = await rejectsNaming(
+      s.create({ app: 'h2', ownerId: 'o', duration: 61, maxAge: 60 }),
+      ['maxAge', 'duration'],
+      'ERR_INVALID_ARG_VALUE',
+    )
     assert.match(err.message, /61/)
     // a bad duration is still reported as duration
     await rejectsNaming(s.create({ app: 'h2', ownerId: 'o', duration: -1, maxAge: 60 }), 'duration')
@@ -470,8 +552,10 @@ describe('hostile input for the new arguments', () => {
 
   test('get: refresh as a duration', async () => {
     const token = await s.create({ app: 'h3', ownerId: 'o', duration: 60 })
-    for (const v of NOT_NUMBERS) await rejectsNaming(s.get({ app: 'h3', token, refresh: v }), 'refresh', 'ERR_INVALID_ARG_TYPE')
-    for (const v of BAD_SECONDS) await rejectsNaming(s.get({ app: 'h3', token, refresh: v }), 'refresh', 'ERR_INVALID_ARG_VALUE')
+    for (const v of NOT_NUMBERS)
+      await rejectsNaming(s.get({ app: 'h3', token, refresh: v }), 'refresh', 'ERR_INVALID_ARG_TYPE')
+    for (const v of BAD_SECONDS)
+      await rejectsNaming(s.get({ app: 'h3', token, refresh: v }), 'refresh', 'ERR_INVALID_ARG_VALUE')
     const pttl = await server.command('PTTL', sessionKey('h3', token))
     assert.ok(pttl <= 60_000, 'refused refreshes changed nothing')
   })
@@ -483,10 +567,24 @@ describe('hostile input for the new arguments', () => {
     await rejectsNaming(s.kill({ app: 'h4' }), ['token', 'sessionId'], 'ERR_INVALID_ARG_TYPE')
     await rejectsNaming(s.kill({ app: 'h4', token: null, sessionId: null }), ['token', 'sessionId'])
     const tail = 'B' // the last character carries only 2 bits: only A, Q, g, w are canonical
-    for (const bad of ['', 'abc', id + 'A', id.slice(0, 21), id.slice(0, 20) + '==', '+'.repeat(22), '/'.repeat(22), 'é'.repeat(22), '\0'.repeat(22), id.slice(0, 21) + tail, ' '.repeat(22), 'x'.repeat(5000)]) {
+    for (const bad of [
+      '',
+      'abc',
+      id + 'A',
+      id.slice(0, 21),
+      id.slice(0, 20) + '==',
+      '+'.repeat(22),
+      '/'.repeat(22),
+      'é'.repeat(22),
+      '\0'.repeat(22),
+      id.slice(0, 21) + tail,
+      ' '.repeat(22),
+      'x'.repeat(5000),
+    ]) {
       await rejectsNaming(s.kill({ app: 'h4', sessionId: bad }), 'sessionId', 'ERR_INVALID_ARG_VALUE')
     }
-    for (const bad of [42, {}, [], true, 10n]) await rejectsNaming(s.kill({ app: 'h4', sessionId: bad }), 'sessionId', 'ERR_INVALID_ARG_TYPE')
+    for (const bad of [42, {}, [], true, 10n])
+      await rejectsNaming(s.kill({ app: 'h4', sessionId: bad }), 'sessionId', 'ERR_INVALID_ARG_TYPE')
     await rejectsNaming(s.kill({ app: 42, sessionId: id }), 'app')
     await rejectsNaming(s.kill({ app: 'x'.repeat(5000), sessionId: id }), 'app')
     assert.ok(await s.get({ app: 'h4', token }), 'still alive after the refused calls')
@@ -495,8 +593,13 @@ describe('hostile input for the new arguments', () => {
 
   test('killAll: exceptToken a string; list, count, rotate: the usual names', async () => {
     const token = await s.create({ app: 'h5', ownerId: 'o' })
-    for (const v of [42, {}, [], true, 10n, Symbol('s')]) await rejectsNaming(s.killAll({ app: 'h5', ownerId: 'o', exceptToken: v }), 'exceptToken', 'ERR_INVALID_ARG_TYPE')
-    await rejectsNaming(s.killAll({ app: 'h5', ownerId: 'o', exceptToken: 'x'.repeat(5000) }), 'exceptToken', 'ERR_INVALID_ARG_VALUE')
+    for (const v of [42, {}, [], true, 10n, Symbol('s')])
+      await rejectsNaming(s.killAll({ app: 'h5', ownerId: 'o', exceptToken: v }), 'exceptToken', 'ERR_INVALID_ARG_TYPE')
+    await rejectsNaming(
+      s.killAll({ app: 'h5', ownerId: 'o', exceptToken: 'x'.repeat(5000) }),
+      'exceptToken',
+      'ERR_INVALID_ARG_VALUE',
+    )
     for (const method of ['list', 'count']) {
       await rejectsNaming(s[method](), method)
       await rejectsNaming(s[method]({ app: 'h5' }), 'ownerId')
@@ -510,7 +613,10 @@ describe('hostile input for the new arguments', () => {
     // names with every awkward character are still exact keys
     for (const name of ['*', '?', '[a]', ':', '{x}', '', '\ud800', 'a\0b']) {
       const t = await s.create({ app: name, ownerId: name, data: { name } })
-      assert.deepEqual((await s.list({ app: name, ownerId: name })).map((x) => x.data), [{ name }])
+      assert.deepEqual(
+        (await s.list({ app: name, ownerId: name })).map((x) => x.data),
+        [{ name }],
+      )
       assert.equal(await s.count({ app: name, ownerId: name + 'x' }), 0)
       const r = await s.rotate({ app: name, token: t })
       assert.equal(await s.kill({ app: name, sessionId: SpotsSessions.sessionIdOf(r) }), true)

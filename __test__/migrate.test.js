@@ -63,37 +63,87 @@ describe('migrateFromV1 on a single server', () => {
 
   test('1.x sessions become 2.x sessions: same token, owner, data, remaining life; killAll finds them', async () => {
     await io.flushall()
-    const nested = { user: { name: 'Ann', roles: ['a', 'b'], prefs: { dark: true, n: null } }, n: 1.5, s: 'x"y\\z', e: {} }
+    const nested = {
+      user: { name: 'Ann', roles: ['a', 'b'], prefs: { dark: true, n: null } },
+      n: 1.5,
+      s: 'x"y\\z',
+      e: {},
+    }
     const b64 = new V1Sessions({ client: io, tokenEncoding: 'base64', tokenSize: 128 })
     const b64url = new V1Sessions({ client: io, tokenEncoding: 'base64url', tokenSize: 64 })
     const hex = new V1Sessions({ client: io, tokenEncoding: 'hex', tokenSize: 32 })
     const made = []
     // Enough base64 tokens that `/` and `+` certainly occur (each is 1/64 of the characters).
     for (let i = 0; i < 5; i++) {
-      made.push({ app: 'app-1', ownerId: 'owner-1', data: { i, ...nested }, duration: 3600, token: await b64.create({ app: 'app-1', ownerId: 'owner-1', data: { i, ...nested }, duration: 3600 }) })
+      made.push({
+        app: 'app-1',
+        ownerId: 'owner-1',
+        data: { i, ...nested },
+        duration: 3600,
+        token: await b64.create({ app: 'app-1', ownerId: 'owner-1', data: { i, ...nested }, duration: 3600 }),
+      })
     }
-    made.push({ app: 'app-1', ownerId: 'owner-2', data: { kind: 'url' }, duration: 120, token: await b64url.create({ app: 'app-1', ownerId: 'owner-2', data: { kind: 'url' }, duration: 120 }) })
-    made.push({ app: 'other app:{x}', ownerId: 'owner:1', data: { kind: 'hex' }, token: await hex.create({ app: 'other app:{x}', ownerId: 'owner:1', data: { kind: 'hex' } }) })
-    made.push({ app: 'app-1', ownerId: '42', data: {}, duration: 5, token: await b64.create({ app: 'app-1', ownerId: 42, data: {}, duration: 5 }) })
+    made.push({
+      app: 'app-1',
+      ownerId: 'owner-2',
+      data: { kind: 'url' },
+      duration: 120,
+      token: await b64url.create({ app: 'app-1', ownerId: 'owner-2', data: { kind: 'url' }, duration: 120 }),
+    })
+    made.push({
+      app: 'other app:{x}',
+      ownerId: 'owner:1',
+      data: { kind: 'hex' },
+      token: await hex.create({ app: 'other app:{x}', ownerId: 'owner:1', data: { kind: 'hex' } }),
+    })
+    made.push({
+      app: 'app-1',
+      ownerId: '42',
+      data: {},
+      duration: 5,
+      token: await b64.create({ app: 'app-1', ownerId: 42, data: {}, duration: 5 }),
+    })
     const tokens = made.map((m) => m.token).join('')
     assert.ok(tokens.includes('/') && tokens.includes('+'), 'base64 tokens with / and +')
-    assert.ok(made.some((m) => /[-_]/.test(m.token)), 'a base64url token with - or _')
+    assert.ok(
+      made.some((m) => /[-_]/.test(m.token)),
+      'a base64url token with - or _',
+    )
 
     const report = await sessions.migrateFromV1()
-    assert.deepEqual(report, { scanned: made.length, migrated: made.length, alreadyMigrated: 0, skipped: [], deleted: 0, errors: [] })
+    assert.deepEqual(report, {
+      scanned: made.length,
+      migrated: made.length,
+      alreadyMigrated: 0,
+      skipped: [],
+      deleted: 0,
+      errors: [],
+    })
 
     for (const m of made) {
       const got = await sessions.get({ app: m.app, token: m.token })
-      assert.deepEqual(got, { ownerId: m.ownerId, data: JSON.parse(JSON.stringify(m.data)) }, `${m.app} ${m.token.slice(0, 8)}`)
+      assert.deepEqual(
+        got,
+        { ownerId: m.ownerId, data: JSON.parse(JSON.stringify(m.data)) },
+        `${m.app} ${m.token.slice(0, 8)}`,
+      )
       // The remaining life is the 1.x key's, to the second (both count down together).
-      const [[, oldTtl], [, newTtl]] = await io.pipeline().pttl(V1Sessions.key(m.app, m.token, m.ownerId)).pttl(sessionKey(m.app, m.token)).exec()
+      const [[, oldTtl], [, newTtl]] = await io
+        .pipeline()
+        .pttl(V1Sessions.key(m.app, m.token, m.ownerId))
+        .pttl(sessionKey(m.app, m.token))
+        .exec()
       if (m.duration) {
         assert.ok(newTtl > 0 && Math.abs(newTtl - oldTtl) <= 1000, `TTL ${newTtl} ms vs 1.x ${oldTtl} ms`)
       } else {
         assert.equal(oldTtl, -1)
         assert.equal(newTtl, -1, 'a session without duration never expires')
       }
-      assert.notEqual(await io.zscore(indexKey(m.app, m.ownerId), sessionId(m.token)), null, 'listed in its owner index')
+      assert.notEqual(
+        await io.zscore(indexKey(m.app, m.ownerId), sessionId(m.token)),
+        null,
+        'listed in its owner index',
+      )
     }
     // The 1.x keys are left alone without deleteOld.
     assert.equal((await io.keys('app:*')).length, made.length)
@@ -120,7 +170,8 @@ describe('migrateFromV1 on a single server', () => {
   test('a dry run counts and writes nothing', async () => {
     await io.flushall()
     const tokens = []
-    for (let i = 0; i < 20; i++) tokens.push(await v1.create({ app: 'dry', ownerId: `o${i % 3}`, data: { i }, duration: 600 }))
+    for (let i = 0; i < 20; i++)
+      tokens.push(await v1.create({ app: 'dry', ownerId: `o${i % 3}`, data: { i }, duration: 600 }))
     await io.set('app:dry|token:x|ownerId:a|ownerId:b', '{}')
     const before = (await io.keys('*')).sort()
     const report = await sessions.migrateFromV1({ dryRun: true, deleteOld: true })
@@ -135,7 +186,8 @@ describe('migrateFromV1 on a single server', () => {
   test('idempotent: a second run migrates 0, catches keys 1.x wrote since, never resurrects or overwrites', async () => {
     await io.flushall()
     const old = []
-    for (let i = 0; i < 30; i++) old.push(await v1.create({ app: 'idem', ownerId: `o${i % 4}`, data: { i }, duration: 600 }))
+    for (let i = 0; i < 30; i++)
+      old.push(await v1.create({ app: 'idem', ownerId: `o${i % 4}`, data: { i }, duration: 600 }))
     const first = await sessions.migrateFromV1({ batchSize: 7 })
     assert.equal(first.migrated, 30)
 
@@ -146,7 +198,8 @@ describe('migrateFromV1 on a single server', () => {
     assert.equal(await v1.update({ app: 'idem', token: old[1], data: { i: 'changed by 1.x' } }), true)
     // A 1.x instance, still running in the rolling deploy, creates new sessions.
     const fresh = []
-    for (let i = 0; i < 5; i++) fresh.push(await v1.create({ app: 'idem', ownerId: 'late', data: { late: i }, duration: 600 }))
+    for (let i = 0; i < 5; i++)
+      fresh.push(await v1.create({ app: 'idem', ownerId: 'late', data: { late: i }, duration: 600 }))
 
     const second = await sessions.migrateFromV1({ batchSize: 7 })
     assert.equal(second.scanned, 35)
@@ -233,7 +286,14 @@ describe('migrateFromV1 on a single server', () => {
     assert.deepEqual(await io.keys('app:*'), [])
     assert.deepEqual(await io.keys('M1:*'), [], 'no marker is left behind')
     for (const [i, t] of tokens.entries()) assert.deepEqual((await sessions.get({ app: 'del', token: t })).data, { i })
-    assert.deepEqual(await sessions.migrateFromV1({ deleteOld: true }), { scanned: 0, migrated: 0, alreadyMigrated: 0, skipped: [], deleted: 0, errors: [] })
+    assert.deepEqual(await sessions.migrateFromV1({ deleteOld: true }), {
+      scanned: 0,
+      migrated: 0,
+      alreadyMigrated: 0,
+      skipped: [],
+      deleted: 0,
+      errors: [],
+    })
   })
 
   test('onProgress hears every batch; its Promise is awaited', async () => {
@@ -276,7 +336,7 @@ describe('migrateFromV1 on a single server', () => {
       })
       .then(
         () => null,
-        (e) => e
+        (e) => e,
       )
     assert.equal(err?.message, 'stop here')
     assert.ok(err.report.scanned > 0 && err.report.scanned < 30, `stopped after one batch: ${err.report.scanned}`)
@@ -314,13 +374,16 @@ describe('migrateFromV1 on a single server', () => {
   test('migration runs beside live 2.x traffic on the same instance', async () => {
     await io.flushall()
     const tokens = []
-    for (let i = 0; i < 300; i++) tokens.push(await v1.create({ app: 'live', ownerId: `o${i % 10}`, data: { i }, duration: 600 }))
+    for (let i = 0; i < 300; i++)
+      tokens.push(await v1.create({ app: 'live', ownerId: `o${i % 10}`, data: { i }, duration: 600 }))
     const running = sessions.migrateFromV1({ batchSize: 50 })
     const created = []
-    for (let i = 0; i < 100; i++) created.push(await sessions.create({ app: 'live', ownerId: 'new', data: { i }, duration: 600 }))
+    for (let i = 0; i < 100; i++)
+      created.push(await sessions.create({ app: 'live', ownerId: 'new', data: { i }, duration: 600 }))
     const report = await running
     assert.equal(report.migrated, 300)
-    for (const [i, t] of created.entries()) assert.deepEqual((await sessions.get({ app: 'live', token: t })).data, { i })
+    for (const [i, t] of created.entries())
+      assert.deepEqual((await sessions.get({ app: 'live', token: t })).data, { i })
     for (const [i, t] of tokens.entries()) assert.deepEqual((await sessions.get({ app: 'live', token: t })).data, { i })
   })
 
@@ -395,7 +458,12 @@ describe('migrateFromV1 on Redis Cluster', () => {
   test('every master is scanned; sessions, TTLs, index, idempotence, no resurrection, deleteOld', async () => {
     const made = []
     for (let i = 0; i < 90; i++) {
-      const s = { app: `app${i % 3}`, ownerId: `o${i % 5}`, data: { i, deep: { a: [i] } }, duration: i % 9 === 0 ? undefined : 600 }
+      const s = {
+        app: `app${i % 3}`,
+        ownerId: `o${i % 5}`,
+        data: { i, deep: { a: [i] } },
+        duration: i % 9 === 0 ? undefined : 600,
+      }
       s.token = await v1.create(s)
       made.push(s)
     }
@@ -435,7 +503,10 @@ describe('migrateFromV1 on Redis Cluster', () => {
     const cleanup = await sessions.migrateFromV1({ deleteOld: true })
     assert.equal(cleanup.deleted, 91)
     const leftovers = (await cluster.commandAll('KEYS', '*')).flat().map(String)
-    assert.deepEqual(leftovers.filter((k) => k.startsWith('app:') || k.startsWith('M1:')), [])
+    assert.deepEqual(
+      leftovers.filter((k) => k.startsWith('app:') || k.startsWith('M1:')),
+      [],
+    )
     assert.deepEqual((await sessions.get({ app: made[0].app, token: made[0].token })).data, made[0].data)
   })
 })
@@ -460,16 +531,25 @@ describe('migrateFromV1 through Sentinel', () => {
     try {
       const v1 = new V1Sessions({ client: io })
       const tokens = []
-      for (let i = 0; i < 10; i++) tokens.push(await v1.create({ app: 'sent', ownerId: 'o', data: { i }, duration: 600 }))
+      for (let i = 0; i < 10; i++)
+        tokens.push(await v1.create({ app: 'sent', ownerId: 'o', data: { i }, duration: 600 }))
       const dry = await runCli(['migrate-v1', sentinel.url, '--dry-run', '--json'])
       assert.equal(dry.code, 0, dry.stderr)
       assert.equal(JSON.parse(dry.stdout).migrated, 10)
       const report = await sessions.migrateFromV1({ batchSize: 3 })
       assert.equal(report.migrated, 10)
-      for (const [i, t] of tokens.entries()) assert.deepEqual(await sessions.get({ app: 'sent', token: t }), { ownerId: 'o', data: { i } })
+      for (const [i, t] of tokens.entries())
+        assert.deepEqual(await sessions.get({ app: 'sent', token: t }), { ownerId: 'o', data: { i } })
       const cli = await runCli(['migrate-v1', sentinel.url, '--delete-old', '--json'])
       assert.equal(cli.code, 0, cli.stderr)
-      assert.deepEqual(JSON.parse(cli.stdout), { scanned: 10, migrated: 0, alreadyMigrated: 10, skipped: [], deleted: 10, errors: [] })
+      assert.deepEqual(JSON.parse(cli.stdout), {
+        scanned: 10,
+        migrated: 0,
+        alreadyMigrated: 10,
+        skipped: [],
+        deleted: 10,
+        errors: [],
+      })
       assert.deepEqual(await io.keys('app:*'), [])
     } finally {
       await io.quit()

@@ -25,10 +25,18 @@ function isMusl() {
 
 function run(file, args, cwd, env = {}) {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000 }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { message: `${file} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}` }))
-      else resolve(stdout.trim())
-    })
+    execFile(
+      file,
+      args,
+      { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000 },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(
+            Object.assign(err, { message: `${file} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}` }),
+          )
+        else resolve(stdout.trim())
+      },
+    )
   })
 }
 
@@ -76,56 +84,80 @@ export async function main(url: string): Promise<string> {
 `
 
 const TSCONFIG = {
-  compilerOptions: { strict: true, noEmit: true, target: 'ES2022', module: 'node16', moduleResolution: 'node16', types: ['node'] },
+  compilerOptions: {
+    strict: true,
+    noEmit: true,
+    target: 'ES2022',
+    module: 'node16',
+    moduleResolution: 'node16',
+    types: ['node'],
+  },
   files: ['main.ts'],
 }
 
-test('the packed tarballs install into a fresh app and work from require, import and strict TypeScript', { skip: !supported && 'the platform package tested is linux-x64-gnu' }, async (t) => {
-  const built = path.join(root, nativeFile)
-  assert.ok(fs.existsSync(built), `${nativeFile} is built (npm run build)`)
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'spots-pack-'))
-  const redis = await startRedis()
-  t.after(async () => {
-    await redis.stop()
-    fs.rmSync(work, { recursive: true, force: true })
-  })
+test(
+  'the packed tarballs install into a fresh app and work from require, import and strict TypeScript',
+  { skip: !supported && 'the platform package tested is linux-x64-gnu' },
+  async (t) => {
+    const built = path.join(root, nativeFile)
+    assert.ok(fs.existsSync(built), `${nativeFile} is built (npm run build)`)
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'spots-pack-'))
+    const redis = await startRedis()
+    t.after(async () => {
+      await redis.stop()
+      fs.rmSync(work, { recursive: true, force: true })
+    })
 
-  // The platform package as `napi prepublish` publishes it: its package.json and the binary.
-  const platform = path.join(work, 'platform')
-  fs.mkdirSync(platform)
-  fs.copyFileSync(path.join(root, 'npm', platformDir, 'package.json'), path.join(platform, 'package.json'))
-  fs.copyFileSync(built, path.join(platform, nativeFile))
-  const tarballs = path.join(work, 'tarballs')
-  fs.mkdirSync(tarballs)
-  const mainTgz = path.join(tarballs, await npm(['pack', '--pack-destination', tarballs], root))
-  const platformTgz = path.join(tarballs, await npm(['pack', '--pack-destination', tarballs], platform))
+    // The platform package as `napi prepublish` publishes it: its package.json and the binary.
+    const platform = path.join(work, 'platform')
+    fs.mkdirSync(platform)
+    fs.copyFileSync(path.join(root, 'npm', platformDir, 'package.json'), path.join(platform, 'package.json'))
+    fs.copyFileSync(built, path.join(platform, nativeFile))
+    const tarballs = path.join(work, 'tarballs')
+    fs.mkdirSync(tarballs)
+    const mainTgz = path.join(tarballs, await npm(['pack', '--pack-destination', tarballs], root))
+    const platformTgz = path.join(tarballs, await npm(['pack', '--pack-destination', tarballs], platform))
 
-  const app = path.join(work, 'app')
-  fs.mkdirSync(app)
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }))
-  await npm(
-    ['install', '--prefer-offline', mainTgz, platformTgz, `typescript@${devVersion('typescript')}`, `@types/node@${devVersion('@types/node')}`],
-    app,
-  )
-  const installed = path.join(app, 'node_modules', '@spots-tech', 'sessions')
-  assert.equal(
-    fs.readdirSync(installed).filter((f) => f.endsWith('.node')).length,
-    0,
-    'the main package carries no binary: it loads the platform package',
-  )
+    const app = path.join(work, 'app')
+    fs.mkdirSync(app)
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }))
+    await npm(
+      [
+        'install',
+        '--prefer-offline',
+        mainTgz,
+        platformTgz,
+        `typescript@${devVersion('typescript')}`,
+        `@types/node@${devVersion('@types/node')}`,
+      ],
+      app,
+    )
+    const installed = path.join(app, 'node_modules', '@spots-tech', 'sessions')
+    assert.equal(
+      fs.readdirSync(installed).filter((f) => f.endsWith('.node')).length,
+      0,
+      'the main package carries no binary: it loads the platform package',
+    )
 
-  fs.writeFileSync(path.join(app, 'cjs.js'), CJS)
-  const cjs = JSON.parse(await run(process.execPath, ['cjs.js'], app, { URL: redis.url }))
-  assert.deepEqual(cjs.got, { ownerId: 'cjs', data: { n: 1 } })
-  assert.ok(cjs.binding.includes(path.join('node_modules', '@spots-tech', `sessions-${platformDir}`)), cjs.binding)
+    fs.writeFileSync(path.join(app, 'cjs.js'), CJS)
+    const cjs = JSON.parse(await run(process.execPath, ['cjs.js'], app, { URL: redis.url }))
+    assert.deepEqual(cjs.got, { ownerId: 'cjs', data: { n: 1 } })
+    assert.ok(cjs.binding.includes(path.join('node_modules', '@spots-tech', `sessions-${platformDir}`)), cjs.binding)
 
-  fs.writeFileSync(path.join(app, 'esm.mjs'), ESM)
-  const esm = JSON.parse(await run(process.execPath, ['esm.mjs'], app, { URL: redis.url }))
-  assert.deepEqual(esm.got, { ownerId: 'esm', data: { n: 2 } })
-  assert.equal(esm.same, true)
+    fs.writeFileSync(path.join(app, 'esm.mjs'), ESM)
+    const esm = JSON.parse(await run(process.execPath, ['esm.mjs'], app, { URL: redis.url }))
+    assert.deepEqual(esm.got, { ownerId: 'esm', data: { n: 2 } })
+    assert.equal(esm.same, true)
 
-  fs.writeFileSync(path.join(app, 'main.ts'), TS)
-  fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(TSCONFIG))
-  await run(process.execPath, [path.join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app)
-  t.diagnostic(`node ${process.version}: require, import and tsc --strict passed on ${path.basename(mainTgz)} + ${path.basename(platformTgz)}`)
-})
+    fs.writeFileSync(path.join(app, 'main.ts'), TS)
+    fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(TSCONFIG))
+    await run(
+      process.execPath,
+      [path.join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+      app,
+    )
+    t.diagnostic(
+      `node ${process.version}: require, import and tsc --strict passed on ${path.basename(mainTgz)} + ${path.basename(platformTgz)}`,
+    )
+  },
+)

@@ -36,7 +36,10 @@ after(async () => {
 test('the seeded layout is what the native package reads', async () => {
   await seedQwerty()
   const s = new SpotsSessions({})
-  assert.deepStrictEqual(await s.get({ app: 'my-app', token: 'qwerty' }), { ownerId: '123qwe', data: { name: 'Jane', age: 24 } })
+  assert.deepStrictEqual(await s.get({ app: 'my-app', token: 'qwerty' }), {
+    ownerId: '123qwe',
+    data: { name: 'Jane', age: 24 },
+  })
   await s.quit()
 })
 
@@ -47,14 +50,14 @@ test('Instantiate the client', async () => {
     connectionString: 'redis://localhost:6379',
     tokenEncoding: 'base64',
     tokenSize: 128,
-  });
+  })
   assert.ok(spotsSessions instanceof SpotsSessions)
   // Only constructed: this test never sends anything to port 6379.
   spotsSessions.disconnect()
 })
 
 test('Create a session', async () => {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const token = await spotsSessions.create({
     app: 'my-app',
@@ -62,10 +65,10 @@ test('Create a session', async () => {
     data: {
       firstName: 'John',
       lastName: 'Doe',
-      currentDeviceToken: '123'
+      currentDeviceToken: '123',
     },
-    duration: 3600
-  });
+    duration: 3600,
+  })
 
   assert.equal(typeof token, 'string')
   assert.equal(token.length, 172)
@@ -76,64 +79,64 @@ test('Create a session', async () => {
 })
 
 test('Gets a session', async () => {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const { ownerId, data } = await spotsSessions.get({
     app: 'my-app',
     token: 'qwerty',
-  });
+  })
 
   assert.equal(ownerId, '123qwe')
   assert.deepStrictEqual(data, { name: 'Jane', age: 24 })
 })
 
 test('Refreshes a session', async () => {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const success = await spotsSessions.refresh({
     app: 'my-app',
     token: 'qwerty',
-    duration: 7200
-  });
+    duration: 7200,
+  })
 
   assert.equal(success, true)
 })
 
 test('Updates a session', async () => {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const success = await spotsSessions.update({
     app: 'my-app',
     token: 'qwerty',
     data: {
       name: null, // Use null to delete existing values, undefined values will be ignored
-      age: 25
-    }
-  });
+      age: 25,
+    },
+  })
 
   assert.equal(success, true)
   assert.deepStrictEqual((await spotsSessions.get({ app: 'my-app', token: 'qwerty' })).data, { age: 25 })
 })
 
 test('Kills a session', async () => {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const success = await spotsSessions.kill({
     app: 'my-app',
-    token: 'qwerty'
-  });
+    token: 'qwerty',
+  })
 
   assert.equal(success, true)
   assert.equal(await spotsSessions.get({ app: 'my-app', token: 'qwerty' }), undefined)
 })
 
 test('Kills all sessions of a user', async () => {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const success = await spotsSessions.killAll({
     app: 'my-app',
-    ownerId: '123qwe'
-  });
+    ownerId: '123qwe',
+  })
 
   assert.equal(success, true, 'the session from "Create a session" was killed')
   // Nothing is left but killAll's short-lived receipt (README, storage layout).

@@ -40,7 +40,10 @@ const resp = (...args) => server.command(...args.map(bytes))
 // The session layout's keys. Kill receipts (`R1:`, short-lived: see the README's storage layout)
 // are left out; the TTL test checks them on their own.
 async function keys(pattern = '*') {
-  return (await resp('KEYS', pattern)).map(latin1).filter((k) => !k.startsWith('R1:')).sort()
+  return (await resp('KEYS', pattern))
+    .map(latin1)
+    .filter((k) => !k.startsWith('R1:'))
+    .sort()
 }
 
 const int = async (...args) => {
@@ -152,7 +155,10 @@ describe('2) the documented key layout', () => {
     assert.equal(fields.size, 4)
     // Index contents: the session id, scored with its expiry in whole seconds (rounded up).
     const members = await zmembers('O1:my-app:u1')
-    assert.deepEqual(members.map((m) => m.member), [sessionId(token)])
+    assert.deepEqual(
+      members.map((m) => m.member),
+      [sessionId(token)],
+    )
     assert.equal(members[0].score, scoreOf(await pexpiretime(sKeys[0])))
   })
 
@@ -196,7 +202,12 @@ describe('3) no usable token in the keyspace', () => {
   test('no key name or value holds the token, its bytes, or a 16-char piece of it', async () => {
     await server.raw('FLUSHALL')
     const canary = 'canary-value-0123456789'
-    const hexSessions = new SpotsSessions({ connectionString: server.url, commandTimeout: 2000, tokenEncoding: 'hex', tokenSize: 32 })
+    const hexSessions = new SpotsSessions({
+      connectionString: server.url,
+      commandTimeout: 2000,
+      tokenEncoding: 'hex',
+      tokenSize: 32,
+    })
     const tokens = []
     try {
       for (let i = 0; i < 3; i++) {
@@ -223,7 +234,10 @@ describe('3) no usable token in the keyspace', () => {
     }
     const texts = blobs.map((b) => b.toString('latin1'))
     // Sanity: the dump does contain the stored data, so a leaked token would be found.
-    assert.ok(blobs.some((b) => b.includes(canary)), 'the canary is visible in the dump')
+    assert.ok(
+      blobs.some((b) => b.includes(canary)),
+      'the canary is visible in the dump',
+    )
 
     for (const token of tokens) {
       const isHex = /^[0-9a-f]+$/.test(token) && token.length === 64
@@ -263,7 +277,10 @@ describe('4) update', () => {
     assert.ok(before - afterUpdate <= 1000, `update shortened the life: ${before} -> ${afterUpdate}`)
     assert.equal(await sessions.update({ app, token, data: { a: null } }), true)
     const afterDelete = await pttl(key)
-    assert.ok(afterDelete > 0 && afterDelete <= afterUpdate && afterUpdate - afterDelete <= 1000, `after delete-update: ${afterDelete}`)
+    assert.ok(
+      afterDelete > 0 && afterDelete <= afterUpdate && afterUpdate - afterDelete <= 1000,
+      `after delete-update: ${afterDelete}`,
+    )
     assert.deepEqual(await sessions.get({ app, token }), { ownerId: 'u', data: { b: 'x' } })
 
     // A session without a duration stays without one.
@@ -284,7 +301,11 @@ describe('4) update', () => {
     const dbsize = await count()
     for (const unknown of ['unknown-token', '', '*', token + 'x']) {
       assert.equal(await sessions.update({ app, token: unknown, data: { x: 1 } }), false)
-      assert.equal(await exists(sessionKey(app, unknown)), false, `update created a session for ${JSON.stringify(unknown)}`)
+      assert.equal(
+        await exists(sessionKey(app, unknown)),
+        false,
+        `update created a session for ${JSON.stringify(unknown)}`,
+      )
     }
     assert.equal(await sessions.update({ app: 'other-app', token, data: { x: 1 } }), false)
     assert.equal(await exists(sessionKey('other-app', token)), false)
@@ -319,12 +340,25 @@ describe('5) the owner index', () => {
         assert.equal(indexExpiry, -1, 'the index of a session without expiry has no expiry')
         assert.equal(await pttl(idx), -1)
       } else {
-        assert.equal(member.score, scoreOf(sessionExpiry), 'the index score is the session expiry, in seconds rounded up')
+        assert.equal(
+          member.score,
+          scoreOf(sessionExpiry),
+          'the index score is the session expiry, in seconds rounded up',
+        )
         if (indexExpiry !== -1) {
-          assert.ok(indexExpiry >= sessionExpiry, `index expires at ${indexExpiry}, before its session (${sessionExpiry})`)
+          assert.ok(
+            indexExpiry >= sessionExpiry,
+            `index expires at ${indexExpiry}, before its session (${sessionExpiry})`,
+          )
         }
         // And in PTTL terms, read in one atomic step.
-        const [sp, ip] = await resp('EVAL', "return {redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2])}", '2', key, idx)
+        const [sp, ip] = await resp(
+          'EVAL',
+          "return {redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2])}",
+          '2',
+          key,
+          idx,
+        )
         assert.ok(sp > 0)
         assert.ok(ip === -1 || ip >= sp, `index PTTL ${ip} < session PTTL ${sp}`)
       }
@@ -389,10 +423,18 @@ describe('5) the owner index', () => {
     await sleep(2200)
     const a3 = await sessions.create({ app, ownerId: 'A', duration: 600 })
     const membersA = await zmembers(indexKey(app, 'A'))
-    assert.deepEqual(membersA.map((m) => m.member), [sessionId(a3)], 'create pruned the expired members')
+    assert.deepEqual(
+      membersA.map((m) => m.member),
+      [sessionId(a3)],
+      'create pruned the expired members',
+    )
     assert.equal(await sessions.refresh({ app, token: b2, duration: 600 }), true)
     const membersB = await zmembers(indexKey(app, 'B'))
-    assert.deepEqual(membersB.map((m) => m.member), [sessionId(b2)], 'refresh pruned the expired member')
+    assert.deepEqual(
+      membersB.map((m) => m.member),
+      [sessionId(b2)],
+      'refresh pruned the expired member',
+    )
     for (const token of [a1, a2, b1]) assert.equal(await exists(sessionKey(app, token)), false)
   })
 
@@ -409,7 +451,10 @@ describe('5) the owner index', () => {
     assert.deepEqual((await zmembers(idx)).map((m) => m.member).sort(), [sessionId(t2), sessionId(t3)].sort())
     assert.equal(await exists(sessionKey(app, t1)), false)
     assert.equal(await sessions.kill({ app, token: t2 }), true)
-    assert.deepEqual((await zmembers(idx)).map((m) => m.member), [sessionId(t3)])
+    assert.deepEqual(
+      (await zmembers(idx)).map((m) => m.member),
+      [sessionId(t3)],
+    )
     assert.equal(await sessions.kill({ app, token: t3 }), true)
     assert.equal(await exists(idx), false, 'the index of an owner with no sessions is gone')
 

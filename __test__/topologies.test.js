@@ -1,9 +1,9 @@
 'use strict'
 
-// The whole API on every topology (single server as a control, TLS, Sentinel, Redis Cluster;
-// see shared/session-suite.js), then what only one topology can show: client certificates and
-// refused CAs on TLS, a failover with calls in flight on Sentinel, a live slot migration with
-// calls in flight on Cluster, and that braces in names never pick a Cluster slot.
+// The whole API on TLS, Sentinel and Redis Cluster (shared/session-suite.js, which
+// contract.test.js runs on a single server), then what only one topology can show: client
+// certificates and refused CAs on TLS, a failover with calls in flight on Sentinel, a live slot
+// migration with calls in flight on Cluster, and that braces in names never pick a Cluster slot.
 //
 // Every topology is started once per describe block, by the harness in helpers/, on free
 // loopback ports; nothing here talks to a server it did not start.
@@ -11,16 +11,19 @@
 const { describe, test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const { isDeepStrictEqual } = require('node:util')
-const fs = require('node:fs')
-const os = require('node:os')
-const path = require('node:path')
-const { startRedis, sleep } = require('./helpers/redis.js')
+const { sleep } = require('./helpers/redis.js')
 const { startTlsRedis, startSentinel, startCluster } = require('./helpers/topologies.js')
 const { sessionKey, indexKey } = require('./helpers/layout.js')
 const { defineSessionSuite, within } = require('./shared/session-suite.js')
 const { SpotsSessions } = require('..')
 
-const KNOWN_CODES = new Set(['ERR_REDIS_TIMEOUT', 'ERR_REDIS_CONNECTION', 'ERR_REDIS_OFFLINE', 'ERR_REDIS', 'ERR_CLOSED'])
+const KNOWN_CODES = new Set([
+  'ERR_REDIS_TIMEOUT',
+  'ERR_REDIS_CONNECTION',
+  'ERR_REDIS_OFFLINE',
+  'ERR_REDIS',
+  'ERR_CLOSED',
+])
 
 /** A rejection that reports a problem clearly: an Error with a message and a known code. */
 function assertClearError(err, what) {
@@ -74,25 +77,6 @@ function tagForSlot(slot) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// single server: the control
-
-defineSessionSuite('single server (control)', {
-  async start() {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spots-topo-single-'))
-    const server = await startRedis({ dir })
-    return {
-      url: server.url,
-      command: (...args) => server.command(...args),
-      async stop() {
-        await server.stop()
-        fs.rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  },
-  options: (h) => ({ connectionString: h.url }),
-})
-
-// ---------------------------------------------------------------------------------------------
 // TLS
 
 defineSessionSuite('TLS (rediss://, verified against the test CA)', {
@@ -103,7 +87,10 @@ defineSessionSuite('TLS (rediss://, verified against the test CA)', {
       const h = ctx.handle
       await h.commandWithClientCert('CONFIG', 'SET', 'tls-auth-clients', 'yes')
       try {
-        const withCert = ctx.openRaw({ connectionString: h.url, tls: { ca: h.ca, cert: h.clientCert, key: h.clientKey } })
+        const withCert = ctx.openRaw({
+          connectionString: h.url,
+          tls: { ca: h.ca, cert: h.clientCert, key: h.clientKey },
+        })
         const token = await withCert.create({ app: 'tls-cert', ownerId: 'o', data: { a: 1 }, duration: 60 })
         assert.deepStrictEqual(await withCert.get({ app: 'tls-cert', token }), { ownerId: 'o', data: { a: 1 } })
         assert.equal(await withCert.killAll({ app: 'tls-cert', ownerId: 'o' }), true)
@@ -156,7 +143,10 @@ defineSessionSuite('Sentinel (1 master, 1 replica, 3 sentinels)', {
   start: () => startSentinel(),
   options: (h) => ({ sentinels: h.sentinels, name: h.name }),
   // the data lives on whichever server the sentinels currently call master
-  command: (h) => async (...args) => h.serverFor(await h.currentMaster()).command(...args),
+  command:
+    (h) =>
+    async (...args) =>
+      h.serverFor(await h.currentMaster()).command(...args),
   extra(ctx) {
     test('Sentinel: connectionString redis-sentinel://…?sentinelServiceName=…&node=… works too', async () => {
       const h = ctx.handle
@@ -176,8 +166,9 @@ defineSessionSuite('Sentinel (1 master, 1 replica, 3 sentinels)', {
       const s = ctx.open({ commandTimeout: 8000 })
       const app = 'failover'
       const WORKERS = 50
-      const tokens = await Promise.all(Array.from({ length: WORKERS }, (_, i) =>
-        s.create({ app, ownerId: `f${i % 5}`, data: { i }, duration: 600 })))
+      const tokens = await Promise.all(
+        Array.from({ length: WORKERS }, (_, i) => s.create({ app, ownerId: `f${i % 5}`, data: { i }, duration: 600 })),
+      )
 
       let stop = false
       let killDone = false
@@ -199,7 +190,12 @@ defineSessionSuite('Sentinel (1 master, 1 replica, 3 sentinels)', {
           try {
             const v = await p
             resolved++
-            const ok = op === 0 ? typeof v === 'string' : op === 1 ? v === undefined || (typeof v === 'object' && v !== null && 'data' in v) : typeof v === 'boolean'
+            const ok =
+              op === 0
+                ? typeof v === 'string'
+                : op === 1
+                  ? v === undefined || (typeof v === 'object' && v !== null && 'data' in v)
+                  : typeof v === 'boolean'
             if (!ok) wrongType.push(v)
           } catch (err) {
             rejected++
@@ -216,10 +212,14 @@ defineSessionSuite('Sentinel (1 master, 1 replica, 3 sentinels)', {
 
       const workers = Array.from({ length: WORKERS }, (_, w) => worker(w))
       // let the traffic flow before pulling the plug
-      const flowing = await within((async () => {
-        while (resolved < 300) await sleep(10)
-        return true
-      })(), 10_000, () => false)
+      const flowing = await within(
+        (async () => {
+          while (resolved < 300) await sleep(10)
+          return true
+        })(),
+        10_000,
+        () => false,
+      )
       assert.ok(flowing, `traffic is flowing before the kill (${resolved} resolved, ${rejected} rejected)`)
 
       const oldPort = await h.killMaster()
@@ -229,9 +229,15 @@ defineSessionSuite('Sentinel (1 master, 1 replica, 3 sentinels)', {
       assert.equal(newPort, h.replica.port, 'the replica was promoted')
       stop = true
 
-      const settled = await within(Promise.all(workers).then(() => true), 30_000, () => false)
+      const settled = await within(
+        Promise.all(workers).then(() => true),
+        30_000,
+        () => false,
+      )
       assert.ok(settled, 'every call in flight settled within 30 s (none stayed pending)')
-      t.diagnostic(`calls: ${resolved} resolved, ${rejected} rejected; codes ${JSON.stringify(Object.fromEntries(codes))}; ${straddled} straddled the kill`)
+      t.diagnostic(
+        `calls: ${resolved} resolved, ${rejected} rejected; codes ${JSON.stringify(Object.fromEntries(codes))}; ${straddled} straddled the kill`,
+      )
       assert.ok(straddled > 0, 'some calls were in flight when the master died')
       assert.deepStrictEqual(unclear, [], 'every rejection is an Error with a clear message and a code')
       assert.deepStrictEqual(wrongType, [], 'every resolved call resolved to its documented type')
@@ -252,10 +258,17 @@ defineSessionSuite('Sentinel (1 master, 1 replica, 3 sentinels)', {
           await sleep(250)
         }
       }
-      assert.ok(token, `a create on the same instance succeeded within 20 s of the failover (last error: ${lastErr && lastErr.message})`)
+      assert.ok(
+        token,
+        `a create on the same instance succeeded within 20 s of the failover (last error: ${lastErr && lastErr.message})`,
+      )
       t.diagnostic(`first create after the failover succeeded on attempt ${attempts}`)
       assert.deepStrictEqual(await s.get({ app: 'after-failover', token }), { ownerId: 'a', data: { x: 1 } })
-      assert.equal(await h.serverFor(newPort).command('EXISTS', sessionKey('after-failover', token)), 1, 'the session is on the promoted replica')
+      assert.equal(
+        await h.serverFor(newPort).command('EXISTS', sessionKey('after-failover', token)),
+        1,
+        'the session is on the promoted replica',
+      )
       assert.equal(await s.killAll({ app: 'after-failover', ownerId: 'a' }), true)
       assert.equal(await s.get({ app: 'after-failover', token }), undefined)
       assert.equal(await h.serverFor(newPort).command('EXISTS', sessionKey('after-failover', token)), 0)
@@ -278,8 +291,9 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       const h = ctx.handle
       assert.match(h.url, /^redis-cluster:\/\/.*\?node=/)
       const s = ctx.openRaw({ connectionString: h.url })
-      const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-        s.create({ app: 'cl-url', ownerId: 'o', data: { i }, duration: 60 })))
+      const tokens = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => s.create({ app: 'cl-url', ownerId: 'o', data: { i }, duration: 60 })),
+      )
       const slots = new Set(await Promise.all(tokens.map((tk) => h.slotOf(sessionKey('cl-url', tk)))))
       assert.ok(slots.size > 1, 'the sessions are spread over slots')
       for (let i = 0; i < tokens.length; i++) {
@@ -299,8 +313,9 @@ defineSessionSuite('Redis Cluster (3 masters)', {
         assert.equal(keySlot(k), await h.slotOf(k), `local slot of ${k}`)
       }
       // sessions of app '{x}': the escaped name holds no braces, so the token's hash picks the slot
-      const tokens = await Promise.all(Array.from({ length: 6 }, (_, i) =>
-        s.create({ app: '{x}', ownerId: '{tag}', data: { i }, duration: 60 })))
+      const tokens = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => s.create({ app: '{x}', ownerId: '{tag}', data: { i }, duration: 60 })),
+      )
       const slots = []
       for (const token of tokens) {
         const key = sessionKey('{x}', token)
@@ -315,7 +330,10 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       }
       assert.ok(new Set(slots).size > 1, `sessions of app '{x}' are not all in one slot: ${slots}`)
       const xSlot = await h.slotOf('x')
-      assert.ok(slots.some((slot) => slot !== xSlot), "they are not pinned to slot('x')")
+      assert.ok(
+        slots.some((slot) => slot !== xSlot),
+        "they are not pinned to slot('x')",
+      )
       // the owner index of '{tag}' hashes as its escaped name, not as 'tag'
       const idx = indexKey('{x}', '{tag}')
       assert.equal(idx, 'O1:\\(x\\):\\(tag\\)')
@@ -350,23 +368,31 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       await Promise.all(h.nodes.map((n) => n.command('CONFIG', 'RESETSTAT')))
       const F_DATA = { frozen: true, n: 1.5, s: 'é' }
       const F = await s.create({ app, ownerId: 'shared', data: F_DATA, duration: 3600 })
-      const workers = await Promise.all(Array.from({ length: WORKERS }, async (_, w) => {
-        const owner = `o${w % OWNERS}`
-        const live = new Map() // token -> expected data
-        await Promise.all(Array.from({ length: PER }, async (_, k) => {
-          const data = { w, k }
-          live.set(await s.create({ app, ownerId: owner, data, duration: 3600 }), data)
-        }))
-        return { w, owner, live, killed: [] }
-      }))
+      const workers = await Promise.all(
+        Array.from({ length: WORKERS }, async (_, w) => {
+          const owner = `o${w % OWNERS}`
+          const live = new Map() // token -> expected data
+          await Promise.all(
+            Array.from({ length: PER }, async (_, k) => {
+              const data = { w, k }
+              live.set(await s.create({ app, ownerId: owner, data, duration: 3600 }), data)
+            }),
+          )
+          return { w, owner, live, killed: [] }
+        }),
+      )
 
       const fSlot = await h.slotOf(sessionKey(app, F))
       const iSlot = await h.slotOf(indexKey(app, 'o0'))
       assert.notEqual(fSlot, iSlot, 'two different slots (the session key and the index key hash apart)')
       const plan = []
-      for (const [slot, hot] of [[fSlot, sessionKey(app, F)], [iSlot, indexKey(app, 'o0')]]) {
+      for (const [slot, hot] of [
+        [fSlot, sessionKey(app, F)],
+        [iSlot, indexKey(app, 'o0')],
+      ]) {
         const from = await h.nodeForSlot(slot)
-        const to = h.nodes.find((n) => n !== from && !plan.some((p) => p.from === n || p.to === n)) ??
+        const to =
+          h.nodes.find((n) => n !== from && !plan.some((p) => p.from === n || p.to === n)) ??
           h.nodes.find((n) => n !== from)
         const tag = tagForSlot(slot)
         for (let i = 0; i < FILLERS; i++) await from.command('SET', `{${tag}}:fill:${i}`, String(i))
@@ -377,7 +403,8 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       let calls = 0
       const failures = []
       const wrong = []
-      const record = (what, got, expected) => wrong.push(`${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`)
+      const record = (what, got, expected) =>
+        wrong.push(`${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`)
       const pickLive = (me, n) => [...me.live.keys()][n % me.live.size]
       async function work(me) {
         for (let n = 0; running; n++) {
@@ -433,35 +460,55 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       await sleep(500) // traffic flowing before the first MIGRATING
 
       let batches = 0
-      const moves = await Promise.all(plan.map(async (p) => {
-        const moved = await h.migrateSlot(p.slot, p.from.port, p.to.port, {
-          batchSize: BATCH,
-          first: [p.hot],
-          async onBatch() {
-            batches++
-            await sleep(WINDOW_MS)
-          },
-        })
-        return { slot: p.slot, from: p.from.port, to: p.to.port, moved }
-      }))
+      const moves = await Promise.all(
+        plan.map(async (p) => {
+          const moved = await h.migrateSlot(p.slot, p.from.port, p.to.port, {
+            batchSize: BATCH,
+            first: [p.hot],
+            async onBatch() {
+              batches++
+              await sleep(WINDOW_MS)
+            },
+          })
+          return { slot: p.slot, from: p.from.port, to: p.to.port, moved }
+        }),
+      )
       await sleep(1000) // and calls after the slot map changed (MOVED)
       running = false
-      const settled = await within(Promise.all(working).then(() => true), 60_000, () => false)
+      const settled = await within(
+        Promise.all(working).then(() => true),
+        60_000,
+        () => false,
+      )
       assert.ok(settled, 'every call settled')
 
       const stats = await clusterStats(h)
       const kinds = {}
-      for (const e of failures) kinds[`${e.step}:${e.code ?? e.name}`] = (kinds[`${e.step}:${e.code ?? e.name}`] ?? 0) + 1
-      t.diagnostic(`migrated ${JSON.stringify(moves)} in ${batches} batches; ${calls} calls, ${failures.length} failed ${JSON.stringify(kinds)}, ${wrong.length} wrong`)
-      t.diagnostic(`server side: ${stats.ask} ASK and ${stats.moved} MOVED answered; MULTI/EXEC fallback: ${stats.multi} MULTI, ${stats.exec} EXEC, ${stats.asking} ASKING`)
+      for (const e of failures)
+        kinds[`${e.step}:${e.code ?? e.name}`] = (kinds[`${e.step}:${e.code ?? e.name}`] ?? 0) + 1
+      t.diagnostic(
+        `migrated ${JSON.stringify(moves)} in ${batches} batches; ${calls} calls, ${failures.length} failed ${JSON.stringify(kinds)}, ${wrong.length} wrong`,
+      )
+      t.diagnostic(
+        `server side: ${stats.ask} ASK and ${stats.moved} MOVED answered; MULTI/EXEC fallback: ${stats.multi} MULTI, ${stats.exec} EXEC, ${stats.asking} ASKING`,
+      )
 
-      assert.deepStrictEqual(failures.slice(0, 5).map((e) => `${e.step}: ${e.code}: ${e.message}`), [], `${failures.length} call(s) failed during the resharding`)
+      assert.deepStrictEqual(
+        failures.slice(0, 5).map((e) => `${e.step}: ${e.code}: ${e.message}`),
+        [],
+        `${failures.length} call(s) failed during the resharding`,
+      )
       assert.deepStrictEqual(wrong.slice(0, 5), [], `${wrong.length} call(s) resolved to a wrong result`)
-      for (const m of moves) assert.ok(m.moved >= FILLERS + 1, `slot ${m.slot}: the hot key and the fillers moved (${m.moved})`)
-      for (const p of plan) assert.equal(await p.to.command('EXISTS', p.hot), 1, `the hot key of slot ${p.slot} lives on the new node`)
+      for (const m of moves)
+        assert.ok(m.moved >= FILLERS + 1, `slot ${m.slot}: the hot key and the fillers moved (${m.moved})`)
+      for (const p of plan)
+        assert.equal(await p.to.command('EXISTS', p.hot), 1, `the hot key of slot ${p.slot} lives on the new node`)
       assert.ok(stats.ask > 0, 'calls were answered ASK (the test did exercise a half-moved slot)')
       assert.ok(stats.exec > 0, 'ASKed calls went through the MULTI/EXEC fallback')
-      assert.ok(stats.asking <= stats.multi, `ASKING is only ever sent before a MULTI (${stats.asking} ASKING, ${stats.multi} MULTI)`)
+      assert.ok(
+        stats.asking <= stats.multi,
+        `ASKING is only ever sent before a MULTI (${stats.asking} ASKING, ${stats.multi} MULTI)`,
+      )
 
       // What Redis holds, read by a fresh instance: every acknowledged session, exactly.
       const v = ctx.open({ commandTimeout: 10_000 })
@@ -473,7 +520,8 @@ defineSessionSuite('Redis Cluster (3 masters)', {
           if (got === undefined) lost.push(`worker ${me.w}`)
           else if (!isDeepStrictEqual(got, { ownerId: me.owner, data })) bad.push(JSON.stringify(got))
         }
-        for (const token of me.killed) if ((await v.get({ app, token })) !== undefined) bad.push(`killed session of worker ${me.w} is back`)
+        for (const token of me.killed)
+          if ((await v.get({ app, token })) !== undefined) bad.push(`killed session of worker ${me.w} is back`)
       }
       assert.deepStrictEqual(lost, [], 'no acknowledged session lost')
       assert.deepStrictEqual(bad, [], 'every session holds exactly its acknowledged data')
@@ -482,7 +530,9 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       const token = await s.create({ app, ownerId: 'o0', data: { after: true }, duration: 60 })
       assert.deepStrictEqual(await s.get({ app, token }), { ownerId: 'o0', data: { after: true } })
       assert.deepStrictEqual(await s.get({ app, token: F }), { ownerId: 'shared', data: F_DATA })
-      const again = await Promise.all(workers.flatMap((me) => [...me.live.keys()].slice(0, 2).map((tk) => s.get({ app, token: tk }))))
+      const again = await Promise.all(
+        workers.flatMap((me) => [...me.live.keys()].slice(0, 2).map((tk) => s.get({ app, token: tk }))),
+      )
       assert.ok(again.every((got) => got !== undefined && typeof got.ownerId === 'string'))
       assert.equal(await s.kill({ app, token }), true)
 
@@ -491,7 +541,8 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       assert.equal(await s.killAll({ app, ownerId: 'shared' }), true)
       for (let o = 0; o < OWNERS; o++) assert.equal(await ctx.command('EXISTS', indexKey(app, `o${o}`)), 0)
       const left = []
-      for (const me of workers) for (const tk of me.live.keys()) if ((await v.get({ app, token: tk })) !== undefined) left.push(me.w)
+      for (const me of workers)
+        for (const tk of me.live.keys()) if ((await v.get({ app, token: tk })) !== undefined) left.push(me.w)
       assert.deepStrictEqual(left, [], 'no session escaped killAll')
     })
   },
@@ -513,7 +564,17 @@ describe('Redis Cluster (3 masters, 3 replicas): failovers', () => {
   })
   after(async () => {
     for (const s of instances) {
-      if (!(await within(s.quit().then(() => true, () => true), 5000, () => false))) s.disconnect()
+      if (
+        !(await within(
+          s.quit().then(
+            () => true,
+            () => true,
+          ),
+          5000,
+          () => false,
+        ))
+      )
+        s.disconnect()
     }
     if (h) await h.stop()
   })
@@ -526,21 +587,26 @@ describe('Redis Cluster (3 masters, 3 replicas): failovers', () => {
     const s = open()
     const app = 'failover'
     const WORKERS = 32
-    const workers = await Promise.all(Array.from({ length: WORKERS }, async (_, w) => {
-      const live = new Map() // token -> expected data; undefined: unknown (a call on it failed)
-      await Promise.all(Array.from({ length: 4 }, async (_, k) => {
-        const data = { w, k }
-        live.set(await s.create({ app, ownerId: `o${w % 4}`, data, duration: 3600 }), data)
-      }))
-      return { w, owner: `o${w % 4}`, live }
-    }))
+    const workers = await Promise.all(
+      Array.from({ length: WORKERS }, async (_, w) => {
+        const live = new Map() // token -> expected data; undefined: unknown (a call on it failed)
+        await Promise.all(
+          Array.from({ length: 4 }, async (_, k) => {
+            const data = { w, k }
+            live.set(await s.create({ app, ownerId: `o${w % 4}`, data, duration: 3600 }), data)
+          }),
+        )
+        return { w, owner: `o${w % 4}`, live }
+      }),
+    )
 
     let phase = 'before'
     let running = true
     let calls = 0
     const failures = [] // { phase, err }
     const wrong = []
-    const record = (what, got, expected) => wrong.push(`${phase}: ${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`)
+    const record = (what, got, expected) =>
+      wrong.push(`${phase}: ${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`)
     async function work(me) {
       for (let n = 0; running; n++) {
         const op = ['get', 'update', 'create', 'refresh'][n % 4]
@@ -591,7 +657,9 @@ describe('Redis Cluster (3 masters, 3 replicas): failovers', () => {
     const victim = masters.find((n) => n !== r1)
     const r2 = await h.replicaOf(victim)
     assert.ok(r2, `master ${victim.port} has a replica`)
-    const victimSlots = (await r2.command('CLUSTER', 'SLOTS')).filter((x) => x[2][1] === victim.port).map((x) => [x[0], x[1]])
+    const victimSlots = (await r2.command('CLUSTER', 'SLOTS'))
+      .filter((x) => x[2][1] === victim.port)
+      .map((x) => [x[0], x[1]])
     phase = 'crash'
     await victim.stop({ hard: true })
     await waitForMaster(r2, victim.port, 30_000)
@@ -601,23 +669,35 @@ describe('Redis Cluster (3 masters, 3 replicas): failovers', () => {
     const deadline = Date.now() + 30_000
     let afterOk = false
     while (!afterOk && Date.now() < deadline) {
-      afterOk = await s.create({ app: 'after', ownerId: 'a', data: {}, duration: 60 }).then(() => true, () => false)
+      afterOk = await s.create({ app: 'after', ownerId: 'a', data: {}, duration: 60 }).then(
+        () => true,
+        () => false,
+      )
       if (!afterOk) await sleep(250)
     }
     await sleep(1000)
     running = false
-    const settled = await within(Promise.all(working).then(() => true), 60_000, () => false)
+    const settled = await within(
+      Promise.all(working).then(() => true),
+      60_000,
+      () => false,
+    )
     assert.ok(settled, 'every call in flight settled')
 
     const codes = {}
     for (const f of failures) codes[`${f.phase}:${f.err.code}`] = (codes[`${f.phase}:${f.err.code}`] ?? 0) + 1
-    t.diagnostic(`failover ${m1.port} -> ${r1.port} (coordinated), then ${victim.port} killed -> ${r2.port}; ${calls} calls, ${failures.length} rejected ${JSON.stringify(codes)}, ${wrong.length} wrong`)
+    t.diagnostic(
+      `failover ${m1.port} -> ${r1.port} (coordinated), then ${victim.port} killed -> ${r2.port}; ${calls} calls, ${failures.length} rejected ${JSON.stringify(codes)}, ${wrong.length} wrong`,
+    )
     assert.ok(afterOk, 'the same instance works after both failovers')
     assert.equal(coordinatedFailures, 0, 'no call failed through the coordinated failover')
     assert.deepStrictEqual(wrong.slice(0, 5), [], 'no call resolved to a wrong result')
     assert.equal(coordinatedWrong, 0)
     for (const f of failures) {
-      assert.ok(f.err instanceof Error && KNOWN_CODES.has(f.err.code), `a clean, coded rejection: ${f.err.code} ${f.err.message}`)
+      assert.ok(
+        f.err instanceof Error && KNOWN_CODES.has(f.err.code),
+        `a clean, coded rejection: ${f.err.code} ${f.err.message}`,
+      )
       assert.notEqual(f.phase, 'after', `a call failed after the failovers were over: ${f.err.message}`)
     }
 
@@ -637,10 +717,14 @@ describe('Redis Cluster (3 masters, 3 replicas): failovers', () => {
         if (data === undefined) continue
         const got = await v.get({ app, token })
         if (isDeepStrictEqual(got, { ownerId: me.owner, data })) continue
-        ;(await onVictim(token) ? lostOnVictim : lost).push(`worker ${me.w}: ${JSON.stringify(got)} instead of ${JSON.stringify(data)}`)
+        ;((await onVictim(token)) ? lostOnVictim : lost).push(
+          `worker ${me.w}: ${JSON.stringify(got)} instead of ${JSON.stringify(data)}`,
+        )
       }
     }
-    t.diagnostic(`acknowledged writes missing afterwards: ${lost.length} elsewhere, ${lostOnVictim.length} on the killed master's slots`)
+    t.diagnostic(
+      `acknowledged writes missing afterwards: ${lost.length} elsewhere, ${lostOnVictim.length} on the killed master's slots`,
+    )
     assert.deepStrictEqual(lost, [], 'nothing acknowledged is lost')
     for (let o = 0; o < 4; o++) assert.equal(await s.killAll({ app, ownerId: `o${o}` }), true)
   })

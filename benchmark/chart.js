@@ -49,10 +49,14 @@ function chartSvg(results, { n, title = 'spots-sessions: ops/s by concurrency' }
   const width = cols * PANEL_W
   const height = 56 + panelRows * PANEL_H + 26
   const out = []
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`)
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  )
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`)
   out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`)
-  out.push(`<text x="${width / 2}" y="38" text-anchor="middle" fill="#555">${esc(`${size.toLocaleString('en-US')} sessions; x: calls in flight (log scale), y: ops/s (median of repetitions)`)}</text>`)
+  out.push(
+    `<text x="${width / 2}" y="38" text-anchor="middle" fill="#555">${esc(`${size.toLocaleString('en-US')} sessions; x: calls in flight (log scale), y: ops/s (median of repetitions)`)}</text>`,
+  )
   methods.forEach((method, k) => {
     const ox = (k % cols) * PANEL_W
     const oy = 56 + Math.floor(k / cols) * PANEL_H
@@ -61,10 +65,13 @@ function chartSvg(results, { n, title = 'spots-sessions: ops/s by concurrency' }
     const ymax = niceMax(Math.max(...pts.map((r) => r.opsPerSec)))
     const plotW = PANEL_W - PAD.left - PAD.right
     const plotH = PANEL_H - PAD.top - PAD.bottom
-    const lx = (c) => (cs.length === 1 ? 0.5 : (Math.log(c) - Math.log(cs[0])) / (Math.log(cs[cs.length - 1]) - Math.log(cs[0])))
+    const lx = (c) =>
+      cs.length === 1 ? 0.5 : (Math.log(c) - Math.log(cs[0])) / (Math.log(cs[cs.length - 1]) - Math.log(cs[0]))
     const x = (c) => ox + PAD.left + lx(c) * plotW
     const y = (v) => oy + PAD.top + plotH - (v / ymax) * plotH
-    out.push(`<text x="${ox + PANEL_W / 2}" y="${oy + 18}" text-anchor="middle" font-size="12" font-weight="bold">${esc(method)}</text>`)
+    out.push(
+      `<text x="${ox + PANEL_W / 2}" y="${oy + 18}" text-anchor="middle" font-size="12" font-weight="bold">${esc(method)}</text>`,
+    )
     for (let i = 0; i <= 4; i++) {
       const v = (ymax * i) / 4
       out.push(`<line x1="${ox + PAD.left}" x2="${ox + PAD.left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#e9ecef"/>`)
@@ -74,20 +81,28 @@ function chartSvg(results, { n, title = 'spots-sessions: ops/s by concurrency' }
       out.push(`<line x1="${x(c)}" x2="${x(c)}" y1="${oy + PAD.top}" y2="${oy + PAD.top + plotH}" stroke="#f1f3f5"/>`)
       out.push(`<text x="${x(c)}" y="${oy + PAD.top + plotH + 14}" text-anchor="middle" fill="#555">${c}</text>`)
     }
-    out.push(`<text x="${ox + PAD.left + plotW / 2}" y="${oy + PANEL_H - 8}" text-anchor="middle" fill="#777">concurrency</text>`)
+    out.push(
+      `<text x="${ox + PAD.left + plotW / 2}" y="${oy + PANEL_H - 8}" text-anchor="middle" fill="#777">concurrency</text>`,
+    )
     for (const impl of ['addon', 'reference']) {
       const line = pts.filter((r) => r.impl === impl).sort((a, b) => a.c - b.c)
       if (line.length === 0) continue
       const d = line.map((r, i) => `${i ? 'L' : 'M'}${x(r.c).toFixed(1)},${y(r.opsPerSec).toFixed(1)}`).join(' ')
       out.push(`<path d="${d}" fill="none" stroke="${COLORS[impl]}" stroke-width="2"/>`)
       for (const r of line) {
-        out.push(`<circle cx="${x(r.c).toFixed(1)}" cy="${y(r.opsPerSec).toFixed(1)}" r="3" fill="${COLORS[impl]}"><title>${esc(`${impl} ${method} c=${r.c}: ${Math.round(r.opsPerSec).toLocaleString('en-US')} ops/s`)}</title></circle>`)
+        out.push(
+          `<circle cx="${x(r.c).toFixed(1)}" cy="${y(r.opsPerSec).toFixed(1)}" r="3" fill="${COLORS[impl]}"><title>${esc(`${impl} ${method} c=${r.c}: ${Math.round(r.opsPerSec).toLocaleString('en-US')} ops/s`)}</title></circle>`,
+        )
       }
     }
   })
   const ly = height - 12
-  out.push(`<rect x="${width / 2 - 150}" y="${ly - 9}" width="14" height="4" fill="${COLORS.addon}"/><text x="${width / 2 - 130}" y="${ly - 3}">addon (native)</text>`)
-  out.push(`<rect x="${width / 2 + 10}" y="${ly - 9}" width="14" height="4" fill="${COLORS.reference}"/><text x="${width / 2 + 30}" y="${ly - 3}">ioredis reference</text>`)
+  out.push(
+    `<rect x="${width / 2 - 150}" y="${ly - 9}" width="14" height="4" fill="${COLORS.addon}"/><text x="${width / 2 - 130}" y="${ly - 3}">addon (native)</text>`,
+  )
+  out.push(
+    `<rect x="${width / 2 + 10}" y="${ly - 9}" width="14" height="4" fill="${COLORS.reference}"/><text x="${width / 2 + 30}" y="${ly - 3}">ioredis reference</text>`,
+  )
   out.push('</svg>')
   return out.join('\n') + '\n'
 }

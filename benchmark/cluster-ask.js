@@ -38,12 +38,14 @@ async function latency(fn) {
 async function throughput(fn) {
   let calls = 0
   const end = Date.now() + SECONDS * 1000
-  await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
-    while (Date.now() < end) {
-      await fn(w, calls)
-      calls++
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      while (Date.now() < end) {
+        await fn(w, calls)
+        calls++
+      }
+    }),
+  )
   return Math.round(calls / SECONDS)
 }
 
@@ -52,13 +54,16 @@ async function main() {
   const s = new SpotsSessions({ cluster: h.seeds, commandTimeout: 10_000 })
   try {
     const app = 'bench'
-    const tokens = await Promise.all(Array.from({ length: 1000 }, (_, i) => s.create({ app, ownerId: `o${i % 50}`, data: { i }, duration: 3600 })))
+    const tokens = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => s.create({ app, ownerId: `o${i % 50}`, data: { i }, duration: 3600 })),
+    )
     const hot = tokens[0]
     const slot = await h.slotOf(sessionKey(app, hot))
     const from = await h.nodeForSlot(slot)
     // a normal key served by the same node as the one that will be ASKed
     const normal = []
-    for (const tk of tokens.slice(1)) if ((await h.nodeForSlot(await h.slotOf(sessionKey(app, tk)))) === from) normal.push(tk)
+    for (const tk of tokens.slice(1))
+      if ((await h.nodeForSlot(await h.slotOf(sessionKey(app, tk)))) === from) normal.push(tk)
     const cold = normal[0]
     const pickNormal = (w, n) => normal[(w * 7 + n) % normal.length]
 

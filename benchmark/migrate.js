@@ -101,7 +101,8 @@ async function main() {
     const tokens = []
     for (let i = 0; i < LIVE; i += 500) {
       const batch = []
-      for (let j = i; j < Math.min(LIVE, i + 500); j++) batch.push(sessions.create({ app: APP, ownerId: `live-${j}`, data: PAYLOAD, duration: 3600 }))
+      for (let j = i; j < Math.min(LIVE, i + 500); j++)
+        batch.push(sessions.create({ app: APP, ownerId: `live-${j}`, data: PAYLOAD, duration: 3600 }))
       tokens.push(...(await Promise.all(batch)))
     }
     console.log(`loaded ${N} 1.x sessions and ${LIVE} 2.x sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
@@ -119,7 +120,9 @@ async function main() {
     await load.stop()
 
     if (report.migrated !== N || report.errors.length || report.skipped.length) {
-      throw new Error(`unexpected report: ${JSON.stringify({ ...report, skipped: report.skipped.length, errors: report.errors.slice(0, 3) })}`)
+      throw new Error(
+        `unexpected report: ${JSON.stringify({ ...report, skipped: report.skipped.length, errors: report.errors.slice(0, 3) })}`,
+      )
     }
     for (let k = 0; k < 200; k++) {
       const s = v1[(Math.random() * N) | 0]

@@ -26,7 +26,12 @@ const LIST_SIZES = { list1: 1, list10: 10, list100: 100 }
 
 function listEnv(name, fallback) {
   const v = process.env[name]
-  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback
+  return v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : fallback
 }
 
 const SIZES = listEnv('BENCH_SIZES', ['1000', '100000']).map(Number)
@@ -242,7 +247,8 @@ async function runOne(impl, preloaded, method, c, id, redis) {
       }
     }
     cleanup = async () => {
-      for (const prefix of used) await batched(LIST_OWNERS, PRELOAD_BATCH, (o) => impl.killAll({ app: APP, ownerId: prefix + o }))
+      for (const prefix of used)
+        await batched(LIST_OWNERS, PRELOAD_BATCH, (o) => impl.killAll({ app: APP, ownerId: prefix + o }))
     }
   } else if (method === 'create') {
     // Fresh owners, 2 sessions each; removed afterwards (untimed) so N stays N for later runs.
@@ -251,10 +257,12 @@ async function runOne(impl, preloaded, method, c, id, redis) {
       const prefix = `cr-${id}-${tag}-`
       used.push([prefix, Math.ceil(count / 2)])
       return async (i) =>
-        typeof (await impl.create({ app: APP, ownerId: prefix + (i >> 1), data: PAYLOAD, duration: DURATION })) === 'string'
+        typeof (await impl.create({ app: APP, ownerId: prefix + (i >> 1), data: PAYLOAD, duration: DURATION })) ===
+        'string'
     }
     cleanup = async () => {
-      for (const [prefix, n] of used) await batched(n, PRELOAD_BATCH, (k) => impl.killAll({ app: APP, ownerId: prefix + k }))
+      for (const [prefix, n] of used)
+        await batched(n, PRELOAD_BATCH, (k) => impl.killAll({ app: APP, ownerId: prefix + k }))
     }
   } else if (method === 'kill') {
     // A fresh pool, 2 sessions per owner, killed in random order, each once.
@@ -300,7 +308,10 @@ async function runOne(impl, preloaded, method, c, id, redis) {
     redisReads: redis1.reads - redis0.reads,
     // CPU used on the machine by anything but this process and its redis-server, in % of one
     // core over the run: other processes (or VM steal) competing for the 2 cores.
-    otherCpuPct: Math.max(0, ((busy1 - busy0 - (proc1 - proc0) - (redis1.cpuUs - redis0.cpuUs)) / (r.wallNs / 1000)) * 100),
+    otherCpuPct: Math.max(
+      0,
+      ((busy1 - busy0 - (proc1 - proc0) - (redis1.cpuUs - redis0.cpuUs)) / (r.wallNs / 1000)) * 100,
+    ),
     unexpected: r.unexpected + warm.unexpected,
   }
 }
@@ -367,9 +378,15 @@ async function main() {
     }
     console.log('spots-sessions benchmark: native addon vs ioredis reference (benchmark/reference.js)')
     console.log(`machine: ${machine.cpu} x ${machine.cpus}, ${machine.totalMemGiB} GiB RAM, ${machine.os}`)
-    console.log(`node ${machine.node}, redis-server ${machine.redis} (${machine.redisMalloc}), ioredis ${machine.ioredis}, addon tokio workers: ${machine.addonWorkerThreads}`)
-    console.log(`sizes ${SIZES.join(', ')}; concurrency ${CONCURRENCY.join(', ')}; methods ${METHODS_RUN.join(', ')}; scale ${SCALE}; ${REPEAT} repetitions per run, each after a ${WARMUP}-op warm-up`)
-    console.log(`redis-server on 127.0.0.1:${redis.port} (--save '' --appendonly no); client and server share the machine`)
+    console.log(
+      `node ${machine.node}, redis-server ${machine.redis} (${machine.redisMalloc}), ioredis ${machine.ioredis}, addon tokio workers: ${machine.addonWorkerThreads}`,
+    )
+    console.log(
+      `sizes ${SIZES.join(', ')}; concurrency ${CONCURRENCY.join(', ')}; methods ${METHODS_RUN.join(', ')}; scale ${SCALE}; ${REPEAT} repetitions per run, each after a ${WARMUP}-op warm-up`,
+    )
+    console.log(
+      `redis-server on 127.0.0.1:${redis.port} (--save '' --appendonly no); client and server share the machine`,
+    )
     emitJson({ kind: 'machine', ...machine, sizes: SIZES, scale: SCALE })
     console.log(jsonLines[jsonLines.length - 1])
 
@@ -396,7 +413,15 @@ async function main() {
       const ms = Date.now() - t0
       const after = await usedMemory(redis)
       const bytes = after - before
-      emitJson({ kind: 'memory', impl: name, n, owners, sessionsPerOwner: +(n / owners).toFixed(2), bytes, bytesPerSession: +(bytes / n).toFixed(1) })
+      emitJson({
+        kind: 'memory',
+        impl: name,
+        n,
+        owners,
+        sessionsPerOwner: +(n / owners).toFixed(2),
+        bytes,
+        bytesPerSession: +(bytes / n).toFixed(1),
+      })
       progress(`  preload ${name}: ${n} sessions / ${owners} owners in ${ms} ms, ${fmt1(bytes / n)} B/session`)
       return { tokens, bytes, bytesPerSession: bytes / n, owners }
     }
@@ -456,40 +481,96 @@ async function main() {
 
       // The report for this size.
       console.log()
-      console.log(`=== N = ${N.toLocaleString('en-US')} sessions per implementation (${owners.toLocaleString('en-US')} owners, ~2 sessions each) ===`)
-      console.log(`ops/s: median of ${REPEAT} runs of "ops" calls each (±: half the min-max range, as % of the median);`)
+      console.log(
+        `=== N = ${N.toLocaleString('en-US')} sessions per implementation (${owners.toLocaleString('en-US')} owners, ~2 sessions each) ===`,
+      )
+      console.log(
+        `ops/s: median of ${REPEAT} runs of "ops" calls each (±: half the min-max range, as % of the median);`,
+      )
       console.log('p50/p99: latency per call in µs over all runs; CPU in µs per call: main = main JS thread')
-      console.log("(schedstat), proc = whole client process incl. the addon's tokio threads, redis = redis-server (INFO cpu)")
+      console.log(
+        "(schedstat), proc = whole client process incl. the addon's tokio threads, redis = redis-server (INFO cpu)",
+      )
       console.log()
-      const headers = ['method', 'c', 'ops', 'addon ops/s', '±', 'p50', 'p99', 'main', 'proc', 'redis', 'ref ops/s', '±', 'p50', 'p99', 'main', 'proc', 'redis', 'addon/ref']
+      const headers = [
+        'method',
+        'c',
+        'ops',
+        'addon ops/s',
+        '±',
+        'p50',
+        'p99',
+        'main',
+        'proc',
+        'redis',
+        'ref ops/s',
+        '±',
+        'p50',
+        'p99',
+        'main',
+        'proc',
+        'redis',
+        'addon/ref',
+      ]
       const align = headers.map((_, i) => (i === 0 ? 'l' : 'r'))
       const rows = []
-      const spread = (x) => `${Math.round(((Math.max(...x.opsPerSecReps) - Math.min(...x.opsPerSecReps)) / 2 / x.opsPerSec) * 100)}%`
+      const spread = (x) =>
+        `${Math.round(((Math.max(...x.opsPerSecReps) - Math.min(...x.opsPerSecReps)) / 2 / x.opsPerSec) * 100)}%`
       for (const method of METHODS_RUN) {
         for (const c of CONCURRENCY) {
           const a = results.find((x) => x.impl === 'addon' && x.method === method && x.c === c)
           const b = results.find((x) => x.impl === 'reference' && x.method === method && x.c === c)
-          const part = (x) => [fmtInt(x.opsPerSec), spread(x), fmt1(x.p50us), fmt1(x.p99us), fmt2(x.mainCpuUsPerOp), fmt2(x.procCpuUsPerOp), fmt2(x.redisCpuUsPerOp)]
+          const part = (x) => [
+            fmtInt(x.opsPerSec),
+            spread(x),
+            fmt1(x.p50us),
+            fmt1(x.p99us),
+            fmt2(x.mainCpuUsPerOp),
+            fmt2(x.procCpuUsPerOp),
+            fmt2(x.redisCpuUsPerOp),
+          ]
           rows.push([method, c, fmtInt(a.ops), ...part(a), ...part(b), fmt2(a.opsPerSec / b.opsPerSec) + 'x'])
         }
       }
       console.log(table(headers, rows, align))
       const bad = results.filter((x) => x.unexpected > 0)
-      for (const x of bad) console.log(`WARNING: ${x.impl} ${x.method} c=${x.c}: ${x.unexpected} calls returned an unexpected result`)
+      for (const x of bad)
+        console.log(`WARNING: ${x.impl} ${x.method} c=${x.c}: ${x.unexpected} calls returned an unexpected result`)
       const noisy = results.filter((x) => x.otherCpuPctMax >= OTHER_WARN)
       if (noisy.length) {
-        console.log(`WARNING: other processes used >= ${OTHER_WARN}% of a core during: ` +
-          noisy.map((x) => `${x.impl} ${x.method} c=${x.c} (${x.otherCpuPctMax}%)`).join(', ') + '; those figures are disturbed')
+        console.log(
+          `WARNING: other processes used >= ${OTHER_WARN}% of a core during: ` +
+            noisy.map((x) => `${x.impl} ${x.method} c=${x.c} (${x.otherCpuPctMax}%)`).join(', ') +
+            '; those figures are disturbed',
+        )
       } else {
         console.log(`(no run saw other processes use >= ${OTHER_WARN}% of a core)`)
       }
       console.log()
       console.log('memory (Redis used_memory delta / sessions):')
       const memRows = [
-        ['~2 sessions per owner', N, owners, ...NAMES.map((n) => fmtInt(memory.shared[n].bytes)), ...NAMES.map((n) => fmt1(memory.shared[n].bytesPerSession))],
-        ['1 session per owner', N, N, ...NAMES.map((n) => fmtInt(memory.single[n].bytes)), ...NAMES.map((n) => fmt1(memory.single[n].bytesPerSession))],
+        [
+          '~2 sessions per owner',
+          N,
+          owners,
+          ...NAMES.map((n) => fmtInt(memory.shared[n].bytes)),
+          ...NAMES.map((n) => fmt1(memory.shared[n].bytesPerSession)),
+        ],
+        [
+          '1 session per owner',
+          N,
+          N,
+          ...NAMES.map((n) => fmtInt(memory.single[n].bytes)),
+          ...NAMES.map((n) => fmt1(memory.single[n].bytesPerSession)),
+        ],
       ]
-      console.log(table(['layout', 'sessions', 'owners', 'addon bytes', 'ref bytes', 'addon B/session', 'ref B/session'], memRows, ['l', 'r', 'r', 'r', 'r', 'r', 'r']))
+      console.log(
+        table(
+          ['layout', 'sessions', 'owners', 'addon bytes', 'ref bytes', 'addon B/session', 'ref B/session'],
+          memRows,
+          ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+        ),
+      )
       console.log()
       for (const line of jsonLines.filter((l) => l.includes(`"n":${N},`))) console.log(line)
     }

@@ -100,10 +100,14 @@ async function main() {
     }
     sample()
 
-    console.log(`soak: ${CALLS.toLocaleString('en-US')} calls at c=${C} on a rolling pool of ${POOL.toLocaleString('en-US')} sessions (${OWNERS} owners)`)
+    console.log(
+      `soak: ${CALLS.toLocaleString('en-US')} calls at c=${C} on a rolling pool of ${POOL.toLocaleString('en-US')} sessions (${OWNERS} owners)`,
+    )
     console.log(`mix: ${MIX.map(([m, w]) => `${m} ${w}%`).join(', ')}; redis-server on 127.0.0.1:${redis.port}`)
     console.log()
-    console.log(['calls', 'RSS MB', 'heap MB', 'fds', 'threads', 'ops/s', 'redis keys'].map((h) => h.padStart(12)).join(''))
+    console.log(
+      ['calls', 'RSS MB', 'heap MB', 'fds', 'threads', 'ops/s', 'redis keys'].map((h) => h.padStart(12)).join(''),
+    )
 
     let started = 0
     let done = 0
@@ -122,10 +126,26 @@ async function main() {
       const { fds, threads } = sample()
       // The soak's own CLIENT KILL may cut this connection too; a missing figure is not a failure.
       const keys = await redis.command('DBSIZE').catch(() => 'n/a')
-      const cp = { calls, rssMB: mb(mem.rss), heapUsedMB: mb(mem.heapUsed), fds, threads, opsPerSec: rate, redisKeys: keys }
+      const cp = {
+        calls,
+        rssMB: mb(mem.rss),
+        heapUsedMB: mb(mem.heapUsed),
+        fds,
+        threads,
+        opsPerSec: rate,
+        redisKeys: keys,
+      }
       checkpoints.push(cp)
       console.log(
-        [cp.calls.toLocaleString('en-US'), cp.rssMB, cp.heapUsedMB, fds, threads, rate.toLocaleString('en-US'), keys.toLocaleString('en-US')]
+        [
+          cp.calls.toLocaleString('en-US'),
+          cp.rssMB,
+          cp.heapUsedMB,
+          fds,
+          threads,
+          rate.toLocaleString('en-US'),
+          keys.toLocaleString('en-US'),
+        ]
           .map((v) => String(v).padStart(12))
           .join(''),
       )
@@ -175,7 +195,9 @@ async function main() {
       // SKIPME (the default) spares the harness's own connection.
       const killed = await redis.command('CLIENT', 'KILL', 'TYPE', 'normal').catch((err) => `none (${err.message})`)
       reconnects += 1
-      console.log(`${String(done.toLocaleString('en-US')).padStart(12)}  dropped ${killed} connection(s): the addon reconnects under load`)
+      console.log(
+        `${String(done.toLocaleString('en-US')).padStart(12)}  dropped ${killed} connection(s): the addon reconnects under load`,
+      )
     }
 
     async function worker() {
@@ -215,8 +237,12 @@ async function main() {
       outcomes: counts,
     }
     console.log()
-    console.log(`done: ${done.toLocaleString('en-US')} calls in ${summary.seconds} s (${summary.opsPerSec.toLocaleString('en-US')} ops/s)`)
-    console.log(`RSS after warm-up (${warm.calls.toLocaleString('en-US')} calls): ${warm.rssMB} MB; at the end: ${end.rssMB} MB; difference: ${summary.rssGrowthMB >= 0 ? '+' : ''}${summary.rssGrowthMB} MB`)
+    console.log(
+      `done: ${done.toLocaleString('en-US')} calls in ${summary.seconds} s (${summary.opsPerSec.toLocaleString('en-US')} ops/s)`,
+    )
+    console.log(
+      `RSS after warm-up (${warm.calls.toLocaleString('en-US')} calls): ${warm.rssMB} MB; at the end: ${end.rssMB} MB; difference: ${summary.rssGrowthMB >= 0 ? '+' : ''}${summary.rssGrowthMB} MB`,
+    )
     console.log(`heap used after warm-up: ${warm.heapUsedMB} MB; at the end: ${end.heapUsedMB} MB`)
     console.log(`open fds: min ${fdMin}, max ${fdMax}; threads: min ${thrMin}, max ${thrMax}`)
     console.log(

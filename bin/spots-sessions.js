@@ -44,7 +44,8 @@ function parseArgs(argv) {
     else if (a === '--batch-size' || a.startsWith('--batch-size=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]
       const n = Number(v)
-      if (v === undefined || !Number.isInteger(n) || n < 1 || n > 100000) usageError(`--batch-size: must be a whole number from 1 to 100000, got ${v}`)
+      if (v === undefined || !Number.isInteger(n) || n < 1 || n > 100000)
+        usageError(`--batch-size: must be a whole number from 1 to 100000, got ${v}`)
       opts.batchSize = n
     } else if (a.startsWith('-')) usageError(`unknown option ${a}`)
     else positional.push(a)
@@ -93,7 +94,12 @@ async function migrate(url, opts) {
   let report
   let failure
   try {
-    report = await sessions.migrateFromV1({ dryRun: opts.dryRun, deleteOld: opts.deleteOld, batchSize: opts.batchSize, onProgress })
+    report = await sessions.migrateFromV1({
+      dryRun: opts.dryRun,
+      deleteOld: opts.deleteOld,
+      batchSize: opts.batchSize,
+      onProgress,
+    })
   } catch (err) {
     failure = err
     report = err && err.report
@@ -114,7 +120,9 @@ async function migrate(url, opts) {
       `deleted (1.x):     ${fmt(report.deleted)}`,
       `skipped:           ${fmt(report.skipped.length)}`,
       ...report.skipped.slice(0, 20).map((s) => `  ${s.key}\n    ${s.reason}`),
-      ...(report.skipped.length > 20 ? [`  … and ${fmt(report.skipped.length - 20)} more (--json lists them all)`] : []),
+      ...(report.skipped.length > 20
+        ? [`  … and ${fmt(report.skipped.length - 20)} more (--json lists them all)`]
+        : []),
       `errors:            ${fmt(report.errors.length)}`,
       ...report.errors.slice(0, 20).map((e) => `  ${e.key}\n    ${e.message}`),
     ]

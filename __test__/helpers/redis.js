@@ -1,22 +1,39 @@
 'use strict'
 
-// Starts throwaway redis-server processes on free loopback ports for the test suites.
-// Nothing here ever talks to a server the tests did not start.
+// The harness's RESP client, and throwaway redis-server processes on free loopback ports, for
+// the test suites, the benchmarks and the example. Nothing here ever talks to a server the
+// harness did not start. (TLS, Sentinel and Cluster: ./topologies.js.)
+//
+//   HOST                           '127.0.0.1': every server the harness starts binds there
+//   freePort()                     -> a free TCP port on HOST
+//   sleep(ms)
+//   command(port, ...args)         -> one command over TCP; bulk replies are Buffers
+//   commandVia(connect, ...args)   -> the same over any socket (`connect` makes it: TLS, …)
+//   pipeline(connect, commands)    -> several commands on one connection, replies in order
+//   rawCommand(port, line)         -> one inline command, the raw reply text
+//   parseReply(buf, pos)           -> the binary-safe RESP2 parser under all of the above
+//   str(v), parseInfo(text), pairs(arr) -> a reply as a string / INFO text / [k, v, …] as objects
+//   startRedis(opts?)              -> { port, dir, url, child, stop(), command(), cli(), raw() }
+//   startTracked(opts)             -> startRedis retried on a port race, with .host, .alive() and
+//                                     a stop() that cannot hang (the topologies' servers)
+//
+// Every server is killed, and a temp dir that startRedis made removed, when the process exits
+// (./processes.js); stop() kills it sooner and keeps the dir, to restart on it.
 
 const { spawn } = require('node:child_process')
 const net = require('node:net')
-const fs = require('node:fs')
-const os = require('node:os')
-const path = require('node:path')
 const { serverPath, cliPath, serverArgs } = require('./server-binary.js')
+const { track, mkTemp, alive, killChild } = require('./processes.js')
 
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
+const HOST = '127.0.0.1'
+
+/** A free TCP port on HOST (the OS picks it). */
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
     srv.unref()
     srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, HOST, () => {
       const { port } = srv.address()
       srv.close(() => resolve(port))
     })
@@ -30,7 +47,7 @@ function sleep(ms) {
 /** Sends one inline command and resolves with the raw reply text. */
 function rawCommand(port, line, timeoutMs = 1000) {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1')
+    const sock = net.connect(port, HOST)
     let buf = ''
     const timer = setTimeout(() => {
       sock.destroy()
@@ -52,8 +69,9 @@ function rawCommand(port, line, timeoutMs = 1000) {
   })
 }
 
-// A minimal binary-safe RESP2 client: keys and fields hold raw bytes (session ids are binary),
-// which redis-cli's argv cannot carry. It only ever talks to a server the harness started.
+// A minimal binary-safe RESP2 client (parseReply, encode, pipeline, commandVia, command): keys
+// and fields hold raw bytes (session ids are binary), which redis-cli's argv cannot carry. It
+// only ever talks to a server the harness started.
 function parseReply(buf, pos) {
   if (pos >= buf.length) return null
   const eol = buf.indexOf('\r\n', pos)
@@ -86,56 +104,104 @@ function parseReply(buf, pos) {
   throw new Error(`unexpected RESP type ${JSON.stringify(type)}`)
 }
 
-/** Sends one command (strings, numbers or Buffers); bulk replies come back as Buffers. */
-function command(port, ...args) {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1')
-    let buf = Buffer.alloc(0)
-    const timer = setTimeout(() => {
-      sock.destroy()
-      reject(new Error('resp: timeout'))
-    }, 5000)
-    sock.on('connect', () => {
-      const parts = [Buffer.from(`*${args.length}\r\n`)]
-      for (const a of args) {
-        const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a))
-        parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'))
-      }
-      sock.write(Buffer.concat(parts))
-    })
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d])
-      const r = parseReply(buf, 0)
-      if (r) {
-        clearTimeout(timer)
-        sock.end()
-        if (r.value instanceof Error) reject(r.value)
-        else resolve(r.value)
-      }
-    })
-    sock.on('error', (e) => {
-      clearTimeout(timer)
-      reject(e)
-    })
-    // Closed by the server before a whole reply (CLIENT KILL, shutdown): fail now, not on the
-    // timeout. After a resolve this is a no-op.
-    sock.on('close', () => {
-      clearTimeout(timer)
-      reject(new Error('resp: connection closed before a reply'))
-    })
-  })
+function encode(args) {
+  const parts = [Buffer.from(`*${args.length}\r\n`)]
+  for (const a of args) {
+    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a))
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'))
+  }
+  return Buffer.concat(parts)
 }
 
 /**
- * Starts `redis-server` on a free port (or on `opts.port`) with no persistence unless asked.
- * Resolves to `{ port, url, stop(), restart(), cli(...args) }` once it answers PING.
+ * Sends `commands` (arrays of strings, numbers or Buffers) on one connection made by
+ * `connect()` (a net or tls socket) and resolves with their replies in order; error replies
+ * come back as Error values. One connection for several commands: ASKING + a command.
+ */
+function pipeline(connect, commands, timeoutMs = 5000) {
+  return new Promise((resolve, reject) => {
+    const sock = connect()
+    let buf = Buffer.alloc(0)
+    const replies = []
+    let done = false
+    const finish = (err, val) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      if (err) sock.destroy()
+      else sock.end()
+      if (err) reject(err)
+      else resolve(val)
+    }
+    const timer = setTimeout(() => finish(new Error('resp: timeout')), timeoutMs)
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d])
+      try {
+        for (;;) {
+          const r = parseReply(buf, 0)
+          if (!r) break
+          replies.push(r.value)
+          buf = buf.subarray(r.pos)
+          if (replies.length === commands.length) return finish(null, replies)
+        }
+      } catch (e) {
+        finish(e)
+      }
+    })
+    sock.on('error', (e) => finish(e))
+    // Closed by the server before every reply (CLIENT KILL, shutdown): fail now, not on the
+    // timeout. After a resolve this is a no-op.
+    sock.on('close', () => finish(new Error('resp: connection closed before all replies')))
+    // net and tls sockets both buffer writes made before the (secure) connection is up
+    sock.write(Buffer.concat(commands.map(encode)))
+  })
+}
+
+/** One command over a socket from `connect()`; bulk replies are Buffers, an error reply rejects. */
+async function commandVia(connect, ...args) {
+  const [reply] = await pipeline(connect, [args])
+  if (reply instanceof Error) throw reply
+  return reply
+}
+
+/** One command (strings, numbers or Buffers) to HOST:`port`; bulk replies come back as Buffers. */
+function command(port, ...args) {
+  return commandVia(() => net.connect(port, HOST), ...args)
+}
+
+/** A reply (Buffer or anything else) as a string. */
+const str = (v) => (Buffer.isBuffer(v) ? v.toString() : String(v))
+
+/** `INFO`-style text ("k:v" lines) to an object. */
+function parseInfo(text) {
+  const out = {}
+  for (const line of str(text).split('\r\n')) {
+    const i = line.indexOf(':')
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1)
+  }
+  return out
+}
+
+/** A flat [k, v, k, v…] reply to an object of strings. */
+function pairs(arr) {
+  const o = {}
+  for (let i = 0; i + 1 < arr.length; i += 2) o[str(arr[i])] = str(arr[i + 1])
+  return o
+}
+
+/**
+ * Starts `redis-server` on a free port (or on `opts.port`), in `opts.dir` or a temp dir of its
+ * own, with no persistence unless asked. Resolves to `{ port, dir, url, child, stop(),
+ * command(...args), cli(...args), raw(...args) }` once it answers PING.
  */
 async function startRedis(opts = {}) {
   const port = opts.port ?? (await freePort())
-  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'spots-redis-'))
+  const dir = opts.dir ?? mkTemp('spots-redis-')
+  // one redis-server flag and its value per line
+  // prettier-ignore
   const args = [
     '--port', String(port),
-    '--bind', '127.0.0.1',
+    '--bind', HOST,
     '--save', '',
     '--appendonly', opts.appendonly ? 'yes' : 'no',
     '--dir', dir,
@@ -144,6 +210,7 @@ async function startRedis(opts = {}) {
     ...(opts.args ?? []),
   ]
   const child = spawn(serverPath, serverArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] })
+  track({ child })
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -163,7 +230,7 @@ async function startRedis(opts = {}) {
   const server = {
     port,
     dir,
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${HOST}:${port}`,
     child,
     /** Stops the server (SIGKILL when `hard`, else SIGTERM) and waits for it to exit. */
     async stop({ hard = false } = {}) {
@@ -193,11 +260,52 @@ async function startRedis(opts = {}) {
         let out = ''
         p.stdout.on('data', (d) => (out += d))
         p.on('error', reject)
-        p.on('exit', (code) => (code === 0 ? resolve(out.replace(/\n$/, '')) : reject(new Error(`redis-cli exited ${code}`))))
+        p.on('exit', (code) =>
+          code === 0 ? resolve(out.replace(/\n$/, '')) : reject(new Error(`redis-cli exited ${code}`)),
+        )
       })
     },
   }
   return server
 }
 
-module.exports = { startRedis, freePort, sleep, rawCommand, command, parseReply }
+/** startRedis with up to 3 attempts (a free port can be taken between freePort() and bind). */
+async function startTracked(opts) {
+  let lastErr
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const s = await startRedis({ ...opts, port: opts.port ?? (await freePort()) })
+      const baseStop = s.stop.bind(s)
+      s.host = HOST
+      s.alive = () => alive(s.child)
+      s.stop = async ({ hard = false } = {}) => {
+        // startRedis's stop() has no SIGKILL fallback; add one so a wedged server cannot hang teardown
+        const t = setTimeout(() => alive(s.child) && s.child.kill('SIGKILL'), 3000)
+        await baseStop({ hard })
+        clearTimeout(t)
+        await killChild(s.child, { hard: true })
+      }
+      return s
+    } catch (e) {
+      lastErr = e
+      if (opts.port !== undefined) break
+    }
+  }
+  throw lastErr
+}
+
+module.exports = {
+  HOST,
+  startRedis,
+  startTracked,
+  freePort,
+  sleep,
+  rawCommand,
+  command,
+  commandVia,
+  pipeline,
+  parseReply,
+  str,
+  parseInfo,
+  pairs,
+}

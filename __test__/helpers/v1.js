@@ -25,7 +25,8 @@ class V1Sessions {
    *   1.x's KEYS lookups never worked on a Cluster).
    */
   constructor(opts = {}) {
-    this.client = opts.client ?? new Redis(opts.connectionString ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 })
+    this.client =
+      opts.client ?? new Redis(opts.connectionString ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 })
     this.tokenEncoding = opts.tokenEncoding ?? 'base64'
     this.tokenSize = opts.tokenSize ?? 128
   }

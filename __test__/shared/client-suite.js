@@ -74,7 +74,11 @@ function defineClientSuite(label, { start, options, cluster = false, extra }) {
       assert.equal(await client.exists(sessionKey('shared', token)), 1, "the client sees the session's key")
       assert.ok((await client.pttl(sessionKey('shared', token))) > 0)
       await client.del(sessionKey('shared', token))
-      assert.equal(await sessions.get({ app: 'shared', token }), undefined, 'a key the client deletes is gone for the sessions')
+      assert.equal(
+        await sessions.get({ app: 'shared', token }),
+        undefined,
+        'a key the client deletes is gone for the sessions',
+      )
     })
 
     test('commands; a multi() whose second command fails resolves [[null, …], [err, …]]', GUARD, async () => {
@@ -88,7 +92,10 @@ function defineClientSuite(label, { start, options, cluster = false, extra }) {
       assert.ok(res[1][0] instanceof Redis.ReplyError, `the failing command has its own ReplyError: ${res[1][0]}`)
       assert.match(res[1][0].message, /not an integer/)
       assert.deepStrictEqual(res[2], [null, 'text'], 'the commands after it still ran')
-      const err = await client.incr('{m}k').then(() => assert.fail('INCR of text resolved'), (e) => e)
+      const err = await client.incr('{m}k').then(
+        () => assert.fail('INCR of text resolved'),
+        (e) => e,
+      )
       assert.ok(err instanceof Redis.ReplyError)
       assert.equal(err.command.name, 'incr', "ioredis's ReplyError names the command")
     })
@@ -110,7 +117,10 @@ function defineClientSuite(label, { start, options, cluster = false, extra }) {
       assert.equal(await client.setAndDouble('{d}k', 21), 42)
       assert.equal(await client.get('{d}k'), '21')
       const res = await client.pipeline().setAndDouble('{d}k', 4).get('{d}k').exec()
-      assert.deepStrictEqual(res, [[null, 8], [null, '4']])
+      assert.deepStrictEqual(res, [
+        [null, 8],
+        [null, '4'],
+      ])
     })
 
     test('duplicate() + subscribe / publish', GUARD, async () => {
@@ -147,30 +157,43 @@ function defineClientSuite(label, { start, options, cluster = false, extra }) {
       assert.equal(keys.size, N)
     })
 
-    test('rate-limiter-flexible RateLimiterRedis with storeClient: consume, penalty, reward, block, get, delete', GUARD, async () => {
-      const limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: 'rl', points: 5, duration: 60 })
-      const first = await limiter.consume('1.2.3.4', 2)
-      assert.equal(first.consumedPoints, 2)
-      assert.equal(first.remainingPoints, 3)
-      assert.ok(first.msBeforeNext > 0 && first.msBeforeNext <= 60_000)
-      assert.equal((await limiter.penalty('1.2.3.4', 2)).consumedPoints, 4)
-      assert.equal((await limiter.reward('1.2.3.4', 3)).consumedPoints, 1)
-      assert.equal((await limiter.get('1.2.3.4')).consumedPoints, 1)
-      const over = await limiter.consume('1.2.3.4', 5).then(() => assert.fail('consumed past the limit'), (r) => r)
-      assert.ok(over instanceof RateLimiterRes, `rejected with a RateLimiterRes, not ${over}`)
-      assert.equal(over.remainingPoints, 0)
-      const blocked = await limiter.block('5.6.7.8', 120)
-      assert.ok(blocked.msBeforeNext > 60_000 && blocked.msBeforeNext <= 120_000, `blocked for ${blocked.msBeforeNext} ms`)
-      await assert.rejects(limiter.consume('5.6.7.8'), (r) => r instanceof RateLimiterRes && r.msBeforeNext > 60_000)
-      assert.equal(await limiter.delete('1.2.3.4'), true)
-      assert.equal(await limiter.get('1.2.3.4'), null)
-      assert.equal(await limiter.delete('1.2.3.4'), false)
-    })
+    test(
+      'rate-limiter-flexible RateLimiterRedis with storeClient: consume, penalty, reward, block, get, delete',
+      GUARD,
+      async () => {
+        const limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: 'rl', points: 5, duration: 60 })
+        const first = await limiter.consume('1.2.3.4', 2)
+        assert.equal(first.consumedPoints, 2)
+        assert.equal(first.remainingPoints, 3)
+        assert.ok(first.msBeforeNext > 0 && first.msBeforeNext <= 60_000)
+        assert.equal((await limiter.penalty('1.2.3.4', 2)).consumedPoints, 4)
+        assert.equal((await limiter.reward('1.2.3.4', 3)).consumedPoints, 1)
+        assert.equal((await limiter.get('1.2.3.4')).consumedPoints, 1)
+        const over = await limiter.consume('1.2.3.4', 5).then(
+          () => assert.fail('consumed past the limit'),
+          (r) => r,
+        )
+        assert.ok(over instanceof RateLimiterRes, `rejected with a RateLimiterRes, not ${over}`)
+        assert.equal(over.remainingPoints, 0)
+        const blocked = await limiter.block('5.6.7.8', 120)
+        assert.ok(
+          blocked.msBeforeNext > 60_000 && blocked.msBeforeNext <= 120_000,
+          `blocked for ${blocked.msBeforeNext} ms`,
+        )
+        await assert.rejects(limiter.consume('5.6.7.8'), (r) => r instanceof RateLimiterRes && r.msBeforeNext > 60_000)
+        assert.equal(await limiter.delete('1.2.3.4'), true)
+        assert.equal(await limiter.get('1.2.3.4'), null)
+        assert.equal(await limiter.delete('1.2.3.4'), false)
+      },
+    )
 
     test('connect-redis 8 RedisStore for express-session: set, get, touch, destroy', GUARD, async () => {
       const store = new RedisStore({ client, prefix: 'sess:' })
       const expires = (s) => new Date(Date.now() + s * 1000).toISOString()
-      const session = { cookie: { originalMaxAge: 60_000, expires: expires(60), httpOnly: true, path: '/' }, user: 'jane' }
+      const session = {
+        cookie: { originalMaxAge: 60_000, expires: expires(60), httpOnly: true, path: '/' },
+        user: 'jane',
+      }
       await store.set('sid-1', session)
       assert.deepStrictEqual(await store.get('sid-1'), session)
       const ttl = await client.ttl('sess:sid-1')

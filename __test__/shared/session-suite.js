@@ -91,6 +91,8 @@ function guard(target, check) {
 const sample = () => ({
   firstName: 'John',
   lastName: 'Doe',
+  currentDeviceToken: '123', // a string of digits stays a string
+  // eslint-disable-next-line no-loss-of-precision -- deliberately more digits than a double holds: the double it rounds to must round-trip
   n: 12345678901234567890,
   float: 0.1,
   neg: -0,
@@ -134,7 +136,10 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
     after(async () => {
       for (const s of instances) {
         const done = await within(
-          s.quit().then(() => true, () => true),
+          s.quit().then(
+            () => true,
+            () => true,
+          ),
           5000,
           () => false,
         )
@@ -150,6 +155,7 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
       const app = 'm-create'
       const token = await sessions.create({ app, ownerId: '123qwe', data: { firstName: 'John' }, duration: 60 })
       assert.equal(typeof token, 'string')
+      assert.match(token, /^[A-Za-z0-9+/]{171}=$/, 'base64 of tokenSize (128) bytes, padded')
       assert.equal(Buffer.from(token, 'base64').length, 128)
       const other = await sessions.create({ app, ownerId: '123qwe', data: {}, duration: 60 })
       assert.notEqual(other, token)
@@ -173,7 +179,7 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
       const token = await sessions.create({ app: 'm-data', ownerId: 'u', data, duration: 60 })
       const got = await sessions.get({ app: 'm-data', token })
       assert.deepStrictEqual(got, { ownerId: 'u', data: roundTrip(data) })
-      assert.equal(got.data.n, 12345678901234567890)
+      assert.equal(got.data.n, data.n)
       assert.equal(got.data.big, 2 ** 53 + 2)
       assert.ok(Object.is(got.data.neg, 0))
       assert.equal('dropped' in got.data, false)
@@ -198,17 +204,30 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
     test('update: shallow merge, null deletes, undefined is ignored; false (creating nothing) when not found', async () => {
       const app = 'm-update'
       const token = await sessions.create({
-        app, ownerId: 'up', duration: 60,
+        app,
+        ownerId: 'up',
+        duration: 60,
         data: { name: 'John', age: 20, keep: { deep: 1 }, untouched: 'u' },
       })
-      const res = await sessions.update({ app, token, data: { name: null, age: 25, untouched: undefined, keep: { other: 2 }, added: [null] } })
+      const res = await sessions.update({
+        app,
+        token,
+        data: { name: null, age: 25, untouched: undefined, keep: { other: 2 }, added: [null] },
+      })
       assert.equal(res, true)
       assert.deepStrictEqual(await sessions.get({ app, token }), {
         ownerId: 'up',
         data: { age: 25, keep: { other: 2 }, untouched: 'u', added: [null] },
       })
-      assert.equal(await sessions.update({ app, token, data: { age: null, keep: null, untouched: null, added: null } }), true)
-      assert.deepStrictEqual(await sessions.get({ app, token }), { ownerId: 'up', data: {} }, 'deleting every key leaves an empty session')
+      assert.equal(
+        await sessions.update({ app, token, data: { age: null, keep: null, untouched: null, added: null } }),
+        true,
+      )
+      assert.deepStrictEqual(
+        await sessions.get({ app, token }),
+        { ownerId: 'up', data: {} },
+        'deleting every key leaves an empty session',
+      )
       assert.equal(await sessions.update({ app, token, data: {} }), true)
       assert.equal(await sessions.update({ app, token: 'missing', data: { a: 1 } }), false)
       assert.equal(await command('EXISTS', sessionKey(app, 'missing')), 0, 'update created no session')
@@ -243,7 +262,9 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
     })
 
     test('killAll kills only that owner in only that app; true, then false', async () => {
-      const mine = await Promise.all([1, 2, 3].map(() => sessions.create({ app: 'ka', ownerId: 'victim', data: {}, duration: 60 })))
+      const mine = await Promise.all(
+        [1, 2, 3].map(() => sessions.create({ app: 'ka', ownerId: 'victim', data: {}, duration: 60 })),
+      )
       const eternal = await sessions.create({ app: 'ka', ownerId: 'victim', data: {} })
       const otherOwner = await sessions.create({ app: 'ka', ownerId: 'bystander', data: {}, duration: 60 })
       const otherApp = await sessions.create({ app: 'kb', ownerId: 'victim', data: {}, duration: 60 })
@@ -265,7 +286,10 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
       assert.equal(await sessions.refresh({ app, token: longLived, duration: 60 }), true)
       assert.ok(await sessions.get({ app, token: short }))
       await sleep(2200)
-      for (const [token, owner] of [[short, 'e'], [refreshed, 'e2']]) {
+      for (const [token, owner] of [
+        [short, 'e'],
+        [refreshed, 'e2'],
+      ]) {
         assert.equal(await sessions.get({ app, token }), undefined)
         assert.equal(await sessions.refresh({ app, token, duration: 60 }), false)
         assert.equal(await sessions.update({ app, token, data: { b: 1 } }), false)
@@ -274,7 +298,11 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
         assert.equal(await sessions.get({ app, token }), undefined, 'nothing resurrected it')
         assert.equal(await command('EXISTS', sessionKey(app, token)), 0)
       }
-      assert.deepStrictEqual(await sessions.get({ app, token: longLived }), { ownerId: 'e3', data: { a: 1 } }, 'a refreshed session outlives its first duration')
+      assert.deepStrictEqual(
+        await sessions.get({ app, token: longLived }),
+        { ownerId: 'e3', data: { a: 1 } },
+        'a refreshed session outlives its first duration',
+      )
     })
 
     // -----------------------------------------------------------------------------------------
@@ -292,7 +320,11 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
       assert.ok(idx >= ses, `the index (PTTL ${idx}) outlives the session (PTTL ${ses})`)
       assert.equal(str(await command('TYPE', sessionKey(app, token))), 'hash')
       assert.equal(str(await command('TYPE', indexKey(app, owner))), 'zset')
-      assert.notEqual(await command('ZSCORE', indexKey(app, owner), sessionId(token)), null, 'the session is in its index')
+      assert.notEqual(
+        await command('ZSCORE', indexKey(app, owner), sessionId(token)),
+        null,
+        'the session is in its index',
+      )
 
       // a longer-lived second session, then a refresh of the first beyond it
       const later = await sessions.create({ app, ownerId: owner, data: {}, duration: 300 })
@@ -325,29 +357,48 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
         made.push({ app, token })
       }
       // every hostile name as a token, in every hostile app: nothing found, nothing changed
-      await Promise.all(NAMES.flatMap((app) => NAMES.map(async (token) => {
-        const what = `app ${JSON.stringify(app)} token ${JSON.stringify(token)}`
-        assert.equal(await sessions.get({ app, token }), undefined, `get ${what}`)
-        assert.equal(await sessions.refresh({ app, token, duration: 5 }), false, `refresh ${what}`)
-        assert.equal(await sessions.update({ app, token, data: { hacked: true } }), false, `update ${what}`)
-        assert.equal(await sessions.kill({ app, token }), false, `kill ${what}`)
-      })))
+      await Promise.all(
+        NAMES.flatMap((app) =>
+          NAMES.map(async (token) => {
+            const what = `app ${JSON.stringify(app)} token ${JSON.stringify(token)}`
+            assert.equal(await sessions.get({ app, token }), undefined, `get ${what}`)
+            assert.equal(await sessions.refresh({ app, token, duration: 5 }), false, `refresh ${what}`)
+            assert.equal(await sessions.update({ app, token, data: { hacked: true } }), false, `update ${what}`)
+            assert.equal(await sessions.kill({ app, token }), false, `kill ${what}`)
+          }),
+        ),
+      )
       // each real token is invisible from every other app
-      await Promise.all(made.flatMap(({ app, token }) => NAMES.filter((a) => a !== app).map(async (other) => {
-        const what = `session of app ${JSON.stringify(app)} seen from app ${JSON.stringify(other)}`
-        assert.equal(await sessions.get({ app: other, token }), undefined, `get: ${what}`)
-        assert.equal(await sessions.update({ app: other, token, data: { hacked: true } }), false, `update: ${what}`)
-        assert.equal(await sessions.kill({ app: other, token }), false, `kill: ${what}`)
-      })))
+      await Promise.all(
+        made.flatMap(({ app, token }) =>
+          NAMES.filter((a) => a !== app).map(async (other) => {
+            const what = `session of app ${JSON.stringify(app)} seen from app ${JSON.stringify(other)}`
+            assert.equal(await sessions.get({ app: other, token }), undefined, `get: ${what}`)
+            assert.equal(await sessions.update({ app: other, token, data: { hacked: true } }), false, `update: ${what}`)
+            assert.equal(await sessions.kill({ app: other, token }), false, `kill: ${what}`)
+          }),
+        ),
+      )
       for (const { app, token } of made) {
-        assert.deepStrictEqual(await sessions.get({ app, token }), { ownerId: 'victim', data: { app } }, `app ${JSON.stringify(app)} intact`)
+        assert.deepStrictEqual(
+          await sessions.get({ app, token }),
+          { ownerId: 'victim', data: { app } },
+          `app ${JSON.stringify(app)} intact`,
+        )
       }
       // killAll app by app kills exactly that app's session
       for (let i = 0; i < made.length; i++) {
-        assert.equal(await sessions.killAll({ app: made[i].app, ownerId: 'victim' }), true, `killAll in ${JSON.stringify(made[i].app)}`)
+        assert.equal(
+          await sessions.killAll({ app: made[i].app, ownerId: 'victim' }),
+          true,
+          `killAll in ${JSON.stringify(made[i].app)}`,
+        )
         assert.equal(await sessions.get(made[i]), undefined)
         for (const later of made.slice(i + 1)) {
-          assert.ok(await sessions.get(later), `killAll in ${JSON.stringify(made[i].app)} killed app ${JSON.stringify(later.app)}`)
+          assert.ok(
+            await sessions.get(later),
+            `killAll in ${JSON.stringify(made[i].app)} killed app ${JSON.stringify(later.app)}`,
+          )
         }
       }
     })
@@ -355,9 +406,13 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
     test('hostile owner ids are distinct owners, returned exactly; glob owners match nothing', async () => {
       const app = 'owners'
       const tokens = []
-      for (const ownerId of NAMES) tokens.push(await sessions.create({ app, ownerId, data: { who: ownerId }, duration: 600 }))
+      for (const ownerId of NAMES)
+        tokens.push(await sessions.create({ app, ownerId, data: { who: ownerId }, duration: 600 }))
       for (let i = 0; i < NAMES.length; i++) {
-        assert.deepStrictEqual(await sessions.get({ app, token: tokens[i] }), { ownerId: NAMES[i], data: { who: NAMES[i] } })
+        assert.deepStrictEqual(await sessions.get({ app, token: tokens[i] }), {
+          ownerId: NAMES[i],
+          data: { who: NAMES[i] },
+        })
       }
       for (const ownerId of ['victim*', 'x?', '[*]', 'a*', '*:*']) {
         assert.equal(await sessions.killAll({ app, ownerId }), false, `killAll ${JSON.stringify(ownerId)}`)
@@ -366,13 +421,18 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
         assert.equal(await sessions.killAll({ app, ownerId: NAMES[i] }), true, `killAll ${JSON.stringify(NAMES[i])}`)
         assert.equal(await sessions.get({ app, token: tokens[i] }), undefined)
         for (let k = i + 1; k < NAMES.length; k++) {
-          assert.ok(await sessions.get({ app, token: tokens[k] }), `killAll of ${JSON.stringify(NAMES[i])} killed ${JSON.stringify(NAMES[k])}`)
+          assert.ok(
+            await sessions.get({ app, token: tokens[k] }),
+            `killAll of ${JSON.stringify(NAMES[i])} killed ${JSON.stringify(NAMES[k])}`,
+          )
         }
         assert.equal(await sessions.killAll({ app, ownerId: NAMES[i] }), false)
       }
     })
 
     test('(app, owner) pairs that collide under naive concatenation are independent', async () => {
+      // one row per set of (app, owner) pairs that collide under naive concatenation
+      // prettier-ignore
       const groups = [
         [['a:b', 'c'], ['a', 'b:c'], ['a:b:c', ''], ['', 'a:b:c']],
         [['a{', 'b}'], ['a', '{b}'], ['{a}', 'b'], ['a\\(', 'b\\)']],
@@ -381,7 +441,11 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
       for (const group of groups) {
         const made = []
         for (const [app, ownerId] of group) {
-          made.push({ app, ownerId, token: await sessions.create({ app, ownerId, data: { app, ownerId }, duration: 600 }) })
+          made.push({
+            app,
+            ownerId,
+            token: await sessions.create({ app, ownerId, data: { app, ownerId }, duration: 600 }),
+          })
         }
         for (const { app, ownerId, token } of made) {
           assert.deepStrictEqual(await sessions.get({ app, token }), { ownerId, data: { app, ownerId } })
@@ -395,7 +459,10 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
           assert.equal(await sessions.killAll({ app, ownerId }), true, `killAll ${pair}`)
           assert.equal(await sessions.get({ app, token }), undefined)
           for (const later of made.slice(i + 1)) {
-            assert.ok(await sessions.get({ app: later.app, token: later.token }), `killAll ${pair} killed (${JSON.stringify(later.app)}, ${JSON.stringify(later.ownerId)})`)
+            assert.ok(
+              await sessions.get({ app: later.app, token: later.token }),
+              `killAll ${pair} killed (${JSON.stringify(later.app)}, ${JSON.stringify(later.ownerId)})`,
+            )
           }
         }
       }
@@ -407,9 +474,15 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
     test('200 concurrent updates of different fields on one session all land', async () => {
       const app = 'conc'
       const token = await sessions.create({ app, ownerId: 'o', data: { start: true }, duration: 600 })
-      const results = await Promise.all(Array.from({ length: 200 }, (_, i) =>
-        (i % 2 ? sessions : second).update({ app, token, data: { [`field${i}`]: i } })))
-      assert.ok(results.every((r) => r === true), 'every update resolved true')
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          (i % 2 ? sessions : second).update({ app, token, data: { [`field${i}`]: i } }),
+        ),
+      )
+      assert.ok(
+        results.every((r) => r === true),
+        'every update resolved true',
+      )
       const expected = { start: true }
       for (let i = 0; i < 200; i++) expected[`field${i}`] = i
       assert.deepStrictEqual((await sessions.get({ app, token })).data, expected)
@@ -421,17 +494,27 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
       for (let round = 0; round < 4; round++) {
         const owner = `racer${round}`
         // sessions that exist before killAll starts: it must kill them and resolve true
-        const early = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-          (i % 2 ? sessions : second).create({ app, ownerId: owner, data: { early: i }, duration: 600 })))
+        const early = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? sessions : second).create({ app, ownerId: owner, data: { early: i }, duration: 600 }),
+          ),
+        )
         const creates = []
         let killAll
         for (let i = 0; i < 100; i++) {
-          creates.push((i % 2 ? sessions : second).create({ app, ownerId: owner, data: { i }, duration: i % 3 ? 600 : undefined }))
+          creates.push(
+            (i % 2 ? sessions : second).create({ app, ownerId: owner, data: { i }, duration: i % 3 ? 600 : undefined }),
+          )
           if (i === 50) killAll = sessions.killAll({ app, ownerId: owner })
         }
         const tokens = await Promise.all(creates)
         assert.equal(await killAll, true, `round ${round}: killAll found the sessions that existed before it`)
-        for (const token of early) assert.equal(await sessions.get({ app, token }), undefined, `round ${round}: an early session survived killAll`)
+        for (const token of early)
+          assert.equal(
+            await sessions.get({ app, token }),
+            undefined,
+            `round ${round}: an early session survived killAll`,
+          )
         // invariant: every session still alive is listed in its owner's index
         const missing = []
         for (const token of tokens) {
@@ -442,7 +525,8 @@ function defineSessionSuite(label, { start, options, command: commandOf, slotOf:
         await second.killAll({ app, ownerId: owner })
         const left = (await Promise.all(tokens.map((token) => sessions.get({ app, token })))).filter(Boolean)
         assert.equal(
-          missing.length, 0,
+          missing.length,
+          0,
           `round ${round}: ${missing.length} live session(s) missing from the owner's index after killAll raced creates; ${left.length} of them escaped the second killAll`,
         )
         assert.equal(left.length, 0, `round ${round}: ${left.length} session(s) escaped the second killAll`)

@@ -18,12 +18,12 @@ export async function instantiate() {
     connectionString: 'redis://localhost:6379',
     tokenEncoding: 'base64',
     tokenSize: 128,
-  });
+  })
   return spotsSessions
 }
 
 export async function createASession() {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const token = await spotsSessions.create({
     app: 'my-app',
@@ -31,65 +31,65 @@ export async function createASession() {
     data: {
       firstName: 'John',
       lastName: 'Doe',
-      currentDeviceToken: '123'
+      currentDeviceToken: '123',
     },
-    duration: 3600
-  });
+    duration: 3600,
+  })
   return token
 }
 
 export async function getsASession() {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const { ownerId, data } = await spotsSessions.get({
     app: 'my-app',
     token: 'qwerty',
-  });
+  })
   return { ownerId, data }
 }
 
 export async function refreshesASession() {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const success = await spotsSessions.refresh({
     app: 'my-app',
     token: 'qwerty',
-    duration: 7200
-  });
+    duration: 7200,
+  })
   return success
 }
 
 export async function updatesASession() {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const success = await spotsSessions.update({
     app: 'my-app',
     token: 'qwerty',
     data: {
       name: null, // Use null to delete existing values, undefined values will be ignored
-      age: 25
-    }
-  });
+      age: 25,
+    },
+  })
   return success
 }
 
 export async function killsASession() {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const success = await spotsSessions.kill({
     app: 'my-app',
-    token: 'qwerty'
-  });
+    token: 'qwerty',
+  })
   return success
 }
 
 export async function killsAllSessionsOfAUser() {
-  const spotsSessions = new SpotsSessions({});
+  const spotsSessions = new SpotsSessions({})
 
   const success = await spotsSessions.killAll({
     app: 'my-app',
-    ownerId: '123qwe'
-  });
+    ownerId: '123qwe',
+  })
   return success
 }
 
@@ -105,7 +105,12 @@ export async function otherForms() {
   const killAllDto: KillAllSessionsDto = { app: 'a', ownerId: 'o' }
   const token: string = await a.create(createDto)
   const session: GetSessionResponseDto | undefined = await a.get(getDto)
-  const ok: boolean[] = await Promise.all([a.refresh(refreshDto), a.update(updateDto), a.kill(killDto), a.killAll(killAllDto)])
+  const ok: boolean[] = await Promise.all([
+    a.refresh(refreshDto),
+    a.update(updateDto),
+    a.kill(killDto),
+    a.killAll(killAllDto),
+  ])
   const typed = await b.get<{ firstName: string }>({ app: 'a', token })
   const first: string = typed.data.firstName
   const quit: 'OK' = await a.quit()
