@@ -134,7 +134,11 @@ function tlsOption(options, field) {
     ca: pem(value.ca, 'tls.ca'),
     cert: pem(value.cert, 'tls.cert'),
     key: pem(value.key, 'tls.key'),
-    rejectUnauthorized: optionOf({ 'tls.rejectUnauthorized': value.rejectUnauthorized }, 'tls.rejectUnauthorized', 'boolean'),
+    rejectUnauthorized: optionOf(
+      { 'tls.rejectUnauthorized': value.rejectUnauthorized },
+      'tls.rejectUnauthorized',
+      'boolean',
+    ),
   }
 }
 
@@ -193,7 +197,8 @@ function nativeOptions(options) {
 // `migrateFromV1` options, checked here so that the errors name the option.
 function migrateOptions(options) {
   if (options === undefined || options === null) options = {}
-  if (typeof options !== 'object' || isArray(options)) throw typeError('migrateFromV1()', 'called with an options object', options)
+  if (typeof options !== 'object' || isArray(options))
+    throw typeError('migrateFromV1()', 'called with an options object', options)
   const batchSize = optionOf(options, 'batchSize', 'number') ?? MIGRATE_DEFAULT_BATCH_SIZE
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MIGRATE_MAX_BATCH_SIZE) {
     throw codedError(
@@ -203,7 +208,8 @@ function migrateOptions(options) {
     )
   }
   const onProgress = options.onProgress ?? undefined
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw typeError('onProgress', 'a function', onProgress)
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw typeError('onProgress', 'a function', onProgress)
   return {
     dryRun: optionOf(options, 'dryRun', 'boolean') ?? false,
     deleteOld: optionOf(options, 'deleteOld', 'boolean') ?? false,
@@ -264,7 +270,8 @@ const CALLS = {
   killAll(o) {
     const app = string(o.app, 'app')
     const ownerId = ownerString(o.ownerId)
-    const except = o.exceptToken === undefined || o.exceptToken === null ? undefined : string(o.exceptToken, 'exceptToken')
+    const except =
+      o.exceptToken === undefined || o.exceptToken === null ? undefined : string(o.exceptToken, 'exceptToken')
     return (native, id) => native.killAll(id, app, ownerId, except)
   },
   list(o) {

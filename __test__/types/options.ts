@@ -11,7 +11,22 @@ function assertTrue<T extends true>(): T | undefined {
   return undefined
 }
 assertTrue<Equal<keyof SpotsSessionsOptions, keyof SessionsOptions>>()
-assertTrue<Equal<SpotsSessionsErrorCode, 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_REDIS' | 'ERR_REDIS_TIMEOUT' | 'ERR_REDIS_CONNECTION' | 'ERR_CLOSED' | 'ERR_REDIS_OFFLINE' | 'ERR_REDIS_AUTH' | 'ERR_REDIS_PROTOCOL' | 'ERR_REDIS_OOM' | 'SPOTS_SESSIONS_EVICTION'>>()
+assertTrue<
+  Equal<
+    SpotsSessionsErrorCode,
+    | 'ERR_INVALID_ARG_TYPE'
+    | 'ERR_INVALID_ARG_VALUE'
+    | 'ERR_REDIS'
+    | 'ERR_REDIS_TIMEOUT'
+    | 'ERR_REDIS_CONNECTION'
+    | 'ERR_CLOSED'
+    | 'ERR_REDIS_OFFLINE'
+    | 'ERR_REDIS_AUTH'
+    | 'ERR_REDIS_PROTOCOL'
+    | 'ERR_REDIS_OOM'
+    | 'SPOTS_SESSIONS_EVICTION'
+  >
+>()
 
 export function readmeForms(cert: string, key: Buffer): unknown[] {
   const connectionString = 'redis://host:6379'
@@ -20,16 +35,39 @@ export function readmeForms(cert: string, key: Buffer): unknown[] {
     new SpotsSessions('redis://user:pass@host:6379/2'),
     new SpotsSessions({}),
     new SpotsSessions({ connectionString: 'redis://host:6379', tokenSize: 64, commandTimeout: 2000 }),
-    new SpotsSessions({ connectionString, tokenEncoding: 'base64url', tokenSize: 32, connectTimeout: 1000, commandTimeout: 500 }),
+    new SpotsSessions({
+      connectionString,
+      tokenEncoding: 'base64url',
+      tokenSize: 32,
+      connectTimeout: 1000,
+      commandTimeout: 500,
+    }),
     new SpotsSessions('rediss://host:6380'),
-    new SpotsSessions({ host: 'host', port: 6380, password: 'p', db: 1, tls: { ca: fs.readFileSync('ca.pem'), cert, key } }),
+    new SpotsSessions({
+      host: 'host',
+      port: 6380,
+      password: 'p',
+      db: 1,
+      tls: { ca: fs.readFileSync('ca.pem'), cert, key },
+    }),
     new SpotsSessions({ host: 'host', tls: true, username: 'u', password: 'p' }),
     new SpotsSessions('redis+unix:///run/redis/redis.sock'),
     new SpotsSessions({ path: '/run/redis/redis.sock' }),
     new SpotsSessions('redis-sentinel://s1:26379?sentinelServiceName=mymaster&node=s2:26379&node=s3:26379'),
-    new SpotsSessions({ sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'mymaster' }),
+    new SpotsSessions({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      name: 'mymaster',
+    }),
     new SpotsSessions('redis-cluster://n1:7000?node=n2:7001&node=n3:7002'),
-    new SpotsSessions({ cluster: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }] }),
+    new SpotsSessions({
+      cluster: [
+        { host: 'n1', port: 7000 },
+        { host: 'n2', port: 7001 },
+      ],
+    }),
     new SpotsSessions<Cluster>({ cluster: [{ host: 'n1', port: 7000 }], tls: { rejectUnauthorized: false } }),
     new SpotsSessions({ maxRetriesPerRequest: null, enableOfflineQueue: false, offlineQueueLimit: 0 }),
   ]
