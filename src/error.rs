@@ -98,8 +98,9 @@ impl From<fred::error::Error> for Error {
                 Error::OutOfMemory(details)
             }
             // fred 10.1 reports a command that found no connection to write to (after its
-            // retries) as `Unknown` "Failed to route command.": the connection was lost.
-            ErrorKind::Unknown if crate::link::is_route_failure(&err) => {
+            // retries) as `Unknown` "Failed to route command.": the connection was lost
+            // (docs/upstream.md#failed-to-route).
+            ErrorKind::Unknown if crate::upstream::is_route_failure(&err) => {
                 Error::Connection(format!("the connection to Redis was lost ({details})"))
             }
             ErrorKind::Auth => Error::Auth(details),

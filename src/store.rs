@@ -8,8 +8,8 @@
 //! methods run single-key steps in an order that keeps the owner index a superset of the live
 //! sessions: the index first when adding or extending, the session first when removing, and
 //! `killAll` removes only the index members it read. Every cluster step goes through
-//! [`crate::cluster_redirect`], which handles `MOVED` and `ASK` in place of fred. Key names come
-//! from [`crate::keys`] only.
+//! [`crate::upstream::cluster_redirect`], which handles `MOVED` and `ASK` in place of fred. Key
+//! names come from [`crate::keys`] only; workarounds for bugs in fred are in [`crate::upstream`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,7 +27,6 @@ use fred::types::{ClusterHash, CustomCommand};
 use fred::util::redis_keyslot;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::cluster_redirect::{self, Redirects, Step};
 use crate::config::Options;
 use crate::data::{is_null, session_json, split_object};
 use crate::error::{Error, Result};
@@ -39,6 +38,8 @@ use crate::link::Link;
 use crate::manage::{self, CreateLimits, Listed};
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
+use crate::upstream::cluster_redirect::{self, Redirects, Step};
+use crate::upstream::{self, first_connection};
 use crate::validate::{MAX_DATA_BYTES, MAX_DATA_FIELDS};
 
 /// How many fresh tokens `create` draws before giving up on collisions. With the minimum
@@ -52,8 +53,9 @@ const CREATE_ATTEMPTS: usize = 3;
 const MISMATCH_ATTEMPTS: usize = 2;
 
 /// The sessions' fred client for `opts` (not yet connecting): on Redis Cluster with fred's own
-/// redirection handling off (see `cluster_redirect`), and with `fail_fast`, so that its first
-/// connection attempt starts at once; [`Link`] retries a first attempt that fails.
+/// redirection handling off (see [`cluster_redirect`]), and `fail_fast`, so that its first
+/// connection attempt starts at once ([`first_connection`]; [`Link`] retries a first attempt
+/// that fails). Both are workarounds for fred bugs.
 pub(crate) fn session_client(opts: &Options) -> Result<Client> {
     let connection = if matches!(opts.redis.server, ServerConfig::Clustered { .. }) {
         cluster_redirect::session_connection(opts)
@@ -61,7 +63,7 @@ pub(crate) fn session_client(opts: &Options) -> Result<Client> {
         opts.connection_config()
     };
     let mut config = opts.redis.clone();
-    config.fail_fast = true;
+    first_connection::no_first_delay(&mut config);
     build(config, opts, connection)
 }
 
@@ -327,7 +329,9 @@ impl SessionStore {
     /// token equal to a live one (2^-64 at the smallest `tokenSize`) *and* the same owner and
     /// data, so answering with the token opens nothing its caller does not already own.
     async fn is_own_write(&self, session: &Key, session_args: &[Value]) -> Result<bool> {
-        let reply: Value = self.command("HGETALL", session.clone(), vec![]).await?;
+        let reply: Value = self
+            .command(upstream::HGETALL, session.clone(), vec![])
+            .await?;
         // The creation time and deadline are the server's, not part of the comparison; the
         // owner field is.
         let kept = |k: &[u8]| k == OWNER_FIELD || !is_reserved(k);
@@ -356,13 +360,14 @@ impl SessionStore {
     pub async fn get(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
         let session = AppKeys::new(app).session(&session_id(token));
         if !self.cluster {
-            // A custom command, not fred's typed `hgetall`: that one turns the reply into a hash
-            // map, which loses the fields' order. The price: fred flushes the socket after
-            // every custom command instead of letting queued typed commands share a write.
-            let reply: Value = self.command("HGETALL", key(session), vec![]).await?;
+            let reply: Value = self
+                .command(upstream::HGETALL, key(session), vec![])
+                .await?;
             return decode_session(reply).map_err(|e| self.checked(e));
         }
-        let reply: Value = self.command("HGETALL", key(session), vec![]).await?;
+        let reply: Value = self
+            .command(upstream::HGETALL, key(session), vec![])
+            .await?;
         decode_session(reply).map_err(|e| self.checked(e))
     }
 
@@ -988,7 +993,8 @@ impl SessionStore {
 
     /// Cluster read of a session's hash (as `get`).
     async fn session_hash_step(&self, session: &[u8]) -> Result<Value> {
-        self.command("HGETALL", key(session.to_vec()), vec![]).await
+        self.command(upstream::HGETALL, key(session.to_vec()), vec![])
+            .await
     }
 
     /// Moves the session of `token` to a new token and returns it (`None`: no such session).
@@ -1141,12 +1147,19 @@ async fn take_step(
     let step = Step::Script(&SCRIPTS.session_take);
     let with_receipt = redirects.run(client, step, vec![session.clone(), receipt], args.clone());
     match link.watch(Box::pin(with_receipt)).await {
-        Err(e) if cluster_redirect::is_try_again(&e) => {
+        Err(e) if is_try_again(&e) => {
             let alone = redirects.run(client, step, vec![session], args);
             link.watch(Box::pin(alone)).await
         }
         other => other,
     }
+}
+
+/// Redis's refusal of a multi-key command while its slot is being migrated and its keys are
+/// not all on one side (`TRYAGAIN`). Unlike a redirection, waiting does not help until the
+/// migration of that slot ends.
+fn is_try_again(err: &fred::error::Error) -> bool {
+    err.details().starts_with("TRYAGAIN")
 }
 
 fn value_bytes(v: &Value) -> Option<&[u8]> {
