@@ -250,6 +250,8 @@ pub(super) async fn kill_all(
             Ok(Ok(Some(id))) => killed.push(Value::Bytes(id)),
             Ok(Ok(None)) => {}
             Ok(Err(e)) => failure = Some(store.redis_error(e)),
+            // The step's task panicked or was cancelled: no variant says that better, and
+            // ERR_REDIS is its public code.
             Err(e) => failure = Some(Error::Redis(format!("killAll step failed: {e}"))),
         }
     }
@@ -317,7 +319,7 @@ pub(super) async fn rotate(
     };
     let pairs = manage::hash_pairs(&hash)?;
     let owner = manage::field(&pairs, OWNER_FIELD)
-        .ok_or_else(|| Error::Redis("session hash has no valid owner field".into()))?;
+        .ok_or_else(|| Error::UnexpectedReply("session hash has no valid owner field".into()))?;
     let index = keys.index_for_escaped(owner);
     let mut restore_args = Vec::with_capacity(1 + 2 * pairs.len());
     restore_args.push(expiry.clone());
@@ -457,7 +459,9 @@ async fn session_info(
         return Ok(None);
     };
     let (Some(owner), Some(expiry)) = (value_bytes(&owner), manage::value_u64(&expiry)) else {
-        return Err(Error::Redis("malformed session info reply".into()));
+        return Err(Error::UnexpectedReply(
+            "malformed session info reply".into(),
+        ));
     };
     Ok(Some(Info {
         owner: owner.to_vec(),
@@ -519,7 +523,7 @@ async fn eval_echoed(
 }
 
 fn mismatch() -> Error {
-    Error::Redis(
+    Error::UnexpectedReply(
         "replies from the cluster did not match their requests (slot migration in progress); try again".into(),
     )
 }

@@ -72,7 +72,7 @@ pub(super) fn decode_session(reply: Value) -> Result<Option<String>> {
     }
     let owner = owner
         .and_then(unescape)
-        .ok_or_else(|| Error::Redis("session hash has no valid owner field".into()))?;
+        .ok_or_else(|| Error::UnexpectedReply("session hash has no valid owner field".into()))?;
     if let Some(order) = order.and_then(decode_order) {
         fields = in_order(fields, &order);
     }

@@ -378,7 +378,7 @@ impl SessionStore {
                     "the session's data would take more than {MAX_DATA_BYTES} bytes as JSON after this update; the limit holds for the whole session"
                 ),
             )),
-            other => Err(Error::Redis(format!(
+            other => Err(Error::UnexpectedReply(format!(
                 "unexpected reply to update: {other}"
             ))),
         }
@@ -540,7 +540,7 @@ impl SessionStore {
 
 /// `create` and `rotate` drew [`CREATE_ATTEMPTS`] fresh tokens and each was taken.
 fn collisions() -> Error {
-    Error::Redis(format!(
-        "{CREATE_ATTEMPTS} fresh tokens in a row collided with existing sessions; raise tokenSize"
-    ))
+    Error::TokenCollision {
+        attempts: CREATE_ATTEMPTS,
+    }
 }
