@@ -105,8 +105,9 @@ pub fn session_json<'a>(
     out.push_str(",{");
     let mut first = true;
     for (key, value) in fields {
-        let value = std::str::from_utf8(value)
-            .map_err(|_| Error::Redis("a session field holds bytes that are not JSON".into()))?;
+        let value = std::str::from_utf8(value).map_err(|_| {
+            Error::UnexpectedReply("a session field holds bytes that are not JSON".into())
+        })?;
         if !first {
             out.push(',');
         }

@@ -54,8 +54,16 @@ pub enum ErrorCode {
 pub enum Error {
     /// An argument or option was missing, of the wrong shape, or out of range. `field` names it.
     InvalidArgument { field: &'static str, reason: String },
-    /// Redis answered with an error reply, or the reply had an unexpected shape.
+    /// Redis answered with an error reply.
     Redis(String),
+    /// `create` or `rotate` drew `attempts` fresh tokens in a row and each one's session key
+    /// was taken: `tokenSize` is too small for the number of sessions.
+    TokenCollision { attempts: usize },
+    /// A well-formed reply that the session layout does not allow: a script's reply of the
+    /// wrong shape, a session hash without a valid owner or with a field that is not JSON, a
+    /// Redis Cluster step's reply that echoes another key. Unlike [`Error::Protocol`], the
+    /// connection is kept.
+    UnexpectedReply(String),
     /// The command did not complete within `commandTimeout` (Redis down, slow or unreachable).
     Timeout(String),
     /// The connection to Redis failed or was lost while the command was in flight.
@@ -88,7 +96,10 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgValue,
-            Error::Redis(_) => ErrorCode::Redis,
+            // The last two were `Redis` errors before they had variants; their code stays.
+            Error::Redis(_) | Error::TokenCollision { .. } | Error::UnexpectedReply(_) => {
+                ErrorCode::Redis
+            }
             Error::Timeout(_) => ErrorCode::Timeout,
             Error::Connection(_) => ErrorCode::Connection,
             Error::Closed => ErrorCode::Closed,
@@ -104,7 +115,12 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidArgument { field, reason } => write!(f, "{field}: {reason}"),
-            Error::Redis(msg) => write!(f, "Redis error: {msg}"),
+            // The last two keep the message they had as `Redis` errors.
+            Error::Redis(msg) | Error::UnexpectedReply(msg) => write!(f, "Redis error: {msg}"),
+            Error::TokenCollision { attempts } => write!(
+                f,
+                "Redis error: {attempts} fresh tokens in a row collided with existing sessions; raise tokenSize"
+            ),
             Error::Timeout(msg) => write!(f, "Redis command timed out: {msg}"),
             Error::Connection(msg) => write!(f, "Redis connection error: {msg}"),
             Error::Closed => {
@@ -141,8 +157,9 @@ impl From<fred::error::Error> for Error {
                 Error::OutOfMemory(details)
             }
             // fred 10.1 reports a command that found no connection to write to (after its
-            // retries) as `Unknown` "Failed to route command.": the connection was lost.
-            ErrorKind::Unknown if crate::link::is_route_failure(&err) => {
+            // retries) as `Unknown` "Failed to route command.": the connection was lost
+            // (docs/upstream.md#failed-to-route).
+            ErrorKind::Unknown if crate::upstream::is_route_failure(&err) => {
                 Error::Connection(format!("the connection to Redis was lost ({details})"))
             }
             ErrorKind::Auth => Error::Auth(details),
@@ -189,6 +206,22 @@ mod tests {
         assert_eq!(shape.code(), ErrorCode::Protocol);
         let other: Error = FredError::new(ErrorKind::Unknown, "ERR unknown").into();
         assert_eq!(other.code(), ErrorCode::Redis);
+    }
+
+    #[test]
+    fn errors_that_are_not_redis_replies_keep_the_redis_code_and_message() {
+        let collided = Error::TokenCollision { attempts: 3 };
+        assert_eq!(collided.code(), ErrorCode::Redis);
+        assert_eq!(
+            collided.to_string(),
+            "Redis error: 3 fresh tokens in a row collided with existing sessions; raise tokenSize"
+        );
+        let shape = Error::UnexpectedReply("malformed session info reply".into());
+        assert_eq!(shape.code(), ErrorCode::Redis);
+        assert_eq!(
+            shape.to_string(),
+            "Redis error: malformed session info reply"
+        );
     }
 
     #[test]

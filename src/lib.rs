@@ -5,9 +5,11 @@
 //! - [`keys`]: the storage layout (one place);
 //! - [`migrate`]: the one-off migration of 1.x sessions into that layout;
 //! - [`store`]: the session operations in plain async Rust on `fred`, with the Lua scripts of
-//!   [`scripts`] for every multi-key step;
-//! - [`cluster_redirect`]: Redis Cluster's `MOVED` and `ASK`, followed in place of fred's
-//!   (`docs/upstream.md`);
+//!   [`scripts`] for every multi-key step: a single-server path and a Redis Cluster path, side
+//!   by side;
+//! - [`upstream`]: every workaround for a bug in fred or redis-protocol (Redis Cluster's `MOVED`
+//!   and `ASK` followed in place of fred's, among others), each linked to its write-up in
+//!   `docs/upstream.md`;
 //! - [`manage`]: session management beyond 1.x (list, count, limits, rotate): options and replies;
 //! - [`options`]: the constructor's options, defined once (their types reach `index.d.ts`);
 //! - [`data`], [`token`], [`text`], [`validate`], [`config`], [`tls`]: values, options and their
@@ -23,7 +25,6 @@
 
 pub mod binding;
 pub mod bridge;
-pub mod cluster_redirect;
 pub mod config;
 pub mod connection;
 pub mod data;
@@ -40,4 +41,5 @@ pub mod store;
 pub mod text;
 pub mod tls;
 pub mod token;
+pub mod upstream;
 pub mod validate;

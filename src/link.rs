@@ -5,12 +5,21 @@
 //! fred reconnects when a socket reports an error, but a half-open link (the peer vanished, a
 //! NAT or load balancer dropped the flow, a stuck proxy that keeps acknowledging) reports none:
 //! every command just times out, forever. fred's own `UnresponsiveConfig` measures from the
-//! *latest* write, so a steady stream of new commands keeps a dead link "responsive" (see
-//! docs/upstream.md). [`Link`] instead remembers when the connection last answered anything, and
-//! a call that timed out although the connection was up for the call's whole life, with no
-//! reply at all meanwhile, forces a reconnection. On Redis Cluster fred's forced reconnection
-//! keeps the connections to nodes still in the slot map, silent ones included, so there the
-//! link replaces the whole client instead.
+//! *latest* write, so a steady stream of new commands keeps a dead link "responsive". [`Link`]
+//! instead remembers when the connection last answered anything, and a call that timed out
+//! although the connection was up for the call's whole life, with no reply at all meanwhile,
+//! forces a reconnection. On Redis Cluster fred's forced reconnection keeps the connections to
+//! nodes still in the slot map, silent ones included, so there the link replaces the whole
+//! client instead.
+//!
+//! Both are workarounds for fred bugs, woven into this module's job and so kept here; the
+//! workarounds' module, [`crate::upstream`], lists them as pointers:
+//! - [`UnresponsiveConfig` measures from the latest write](../docs/upstream.md#unresponsive-config):
+//!   [`Link::watch`], `Link::is_silent_since`, [`Link::force_reconnect`];
+//! - [`force_reconnection()` on a Cluster keeps the node connections](../docs/upstream.md#cluster-force-reconnection):
+//!   `Link::reconnect`.
+//!
+//! The first connection's retries are [`crate::upstream::first_connection`]'s.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -26,6 +35,7 @@ use tokio::task::AbortHandle;
 use crate::config::Options;
 use crate::error::{Error, Result};
 use crate::store::session_client;
+use crate::upstream::{self, first_connection};
 
 /// What the connection events last said.
 #[derive(Debug, Clone, Default)]
@@ -57,17 +67,11 @@ impl Heard {
                 ErrorKind::Timeout => Heard::Silence,
                 ErrorKind::IO | ErrorKind::Canceled | ErrorKind::Routing => Heard::Lost,
                 // fred's "Failed to route command." when there is no connection to write to.
-                ErrorKind::Unknown if is_route_failure(e) => Heard::Lost,
+                ErrorKind::Unknown if upstream::is_route_failure(e) => Heard::Lost,
                 _ => Heard::Reply,
             },
         }
     }
-}
-
-/// fred 10.1 reports a command that found no connection (after its retries) as
-/// `ErrorKind::Unknown` "Failed to route command.", not as a connection error.
-pub fn is_route_failure(err: &FredError) -> bool {
-    err.details().starts_with("Failed to route command")
 }
 
 /// A connection error that no reconnection can fix: wrong credentials or a database index the
@@ -92,11 +96,6 @@ pub fn configuration_failure(err: &FredError) -> Option<Error> {
     }
     None
 }
-
-/// The first retry of a first connection that failed, and the longest wait between retries:
-/// the reconnection backoff of `Options::reconnect_policy`.
-const FIRST_CONNECT_RETRY: (Duration, Duration) =
-    (Duration::from_millis(100), Duration::from_millis(2_000));
 
 /// An instance's sessions connection and its health.
 pub struct Link {
@@ -166,47 +165,10 @@ impl Link {
         Ok(link)
     }
 
-    /// Runs `client`'s connection task (fred's, which reconnects forever once connected), and
-    /// starts it again, with the reconnection backoff, while its first connection attempt fails.
-    ///
-    /// Why not leave it all to fred: unless the client is `fail_fast`, fred sleeps its
-    /// reconnection policy's first delay (100–200 ms here) before even the first attempt
-    /// (`router::utils::reconnect_with_policy`), and every new instance paid that on its first
-    /// call (a serverless cold start pays it on every start). With `fail_fast` the first attempt
-    /// starts at once, but one that fails ends fred's task: this loop starts it again.
+    /// Runs `client`'s connection task, started again while its first attempt fails (see
+    /// [`first_connection`]).
     fn drive(self: &Arc<Self>, client: Client) {
-        let link = Arc::downgrade(self);
-        let (first, most) = FIRST_CONNECT_RETRY;
-        tokio::spawn(async move {
-            let mut delay = first;
-            loop {
-                let task = client.connect();
-                {
-                    let Some(link) = link.upgrade() else {
-                        task.abort();
-                        return;
-                    };
-                    if link.closed.load(Ordering::Acquire) {
-                        task.abort();
-                        return;
-                    }
-                    link.set_router(task.abort_handle());
-                }
-                match task.await {
-                    // Quit, or ended by `close`.
-                    Ok(Ok(())) | Err(_) => return,
-                    Ok(Err(e)) if e.is_canceled() => return,
-                    // The first attempt failed (fred has told the error listeners).
-                    Ok(Err(_)) => {}
-                }
-                match link.upgrade() {
-                    Some(link) if !link.closed.load(Ordering::Acquire) => {}
-                    _ => return,
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(most);
-            }
-        });
+        first_connection::drive(Arc::downgrade(self), client);
     }
 
     /// Forwards `client`'s connection events while `generation` is the current one. Subscribes
@@ -346,6 +308,9 @@ impl Link {
     /// Runs one fred command and watches how it went: a command that timed out on a
     /// connection that was up for its whole life, and that answered nothing meanwhile, forces
     /// a reconnection. `command` is boxed by the caller so that a call's own future stays small.
+    ///
+    /// Workaround for fred's `UnresponsiveConfig`, which never fires on a busy client
+    /// (../docs/upstream.md#unresponsive-config; listed in [`crate::upstream`]).
     pub async fn watch<T, F>(
         self: &Arc<Self>,
         command: std::pin::Pin<Box<F>>,
@@ -410,9 +375,10 @@ impl Link {
             }
         }
         // Redis Cluster: fred's reconnection re-syncs the slot map but keeps every connection
-        // to a node still in it, the silent one included (docs/upstream.md). Here, and when the
-        // router is stuck, a fresh client replaces the old one once it is connected; calls in
-        // flight on the old one time out.
+        // to a node still in it, the silent one included (a fred bug: see
+        // docs/upstream.md#cluster-force-reconnection, listed in crate::upstream). There, and
+        // when the router is stuck, a fresh client replaces the old one once it is connected;
+        // calls in flight on the old one time out.
         let Ok(fresh) = session_client(&self.options) else {
             return;
         };
@@ -444,6 +410,16 @@ impl Link {
                 router.abort();
             }
         });
+    }
+}
+
+impl first_connection::Owner for Link {
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn started(&self, task: AbortHandle) {
+        self.set_router(task);
     }
 }
 

@@ -35,7 +35,7 @@ pub fn value_u64(v: &Value) -> Option<u64> {
 }
 
 fn malformed(what: &str) -> Error {
-    Error::Redis(format!(
+    Error::UnexpectedReply(format!(
         "unexpected reply from a session management script: {what}"
     ))
 }
@@ -99,7 +99,7 @@ impl Listed {
         let mut first = true;
         for (k, v) in pairs.iter().filter(|(k, _)| !is_reserved(k)) {
             let v = std::str::from_utf8(v).map_err(|_| {
-                Error::Redis("a session field holds bytes that are not JSON".into())
+                Error::UnexpectedReply("a session field holds bytes that are not JSON".into())
             })?;
             if !first {
                 json.push(',');

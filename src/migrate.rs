@@ -185,7 +185,7 @@ fn as_int(v: &Value) -> Option<i64> {
 }
 
 fn unexpected(what: &str) -> Error {
-    Error::Redis(format!("unexpected reply to {what}"))
+    Error::UnexpectedReply(format!("unexpected reply to {what}"))
 }
 
 /// A cursor as the JavaScript layer holds it: `""` (start), or `"<server>:<SCAN cursor>"`.
@@ -297,6 +297,7 @@ impl Migration {
                     }
                 }
                 if servers.is_empty() {
+                    // fred's routing table, not a reply decoded here: kept as a Redis error.
                     return Err(Error::Redis("the cluster reported no primary".into()));
                 }
                 Ok(servers)
@@ -492,6 +493,7 @@ impl Migration {
             }
             // A 1.x instance changed the key since it was read: read it again.
         }
+        // A race with a 1.x instance, which no variant names better: kept as a Redis error.
         Err(Error::Redis(format!(
             "the 1.x key changed {CHANGED_ATTEMPTS} times while it was being converted; run the migration again"
         )))

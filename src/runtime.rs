@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use tokio::runtime::{Builder, Runtime};
 
 use crate::error::{Error, Result};
+use crate::upstream;
 
 /// Environment variable that sets the number of tokio worker threads.
 pub const WORKERS_ENV: &str = "SPOTS_SESSIONS_WORKER_THREADS";
@@ -32,16 +33,6 @@ pub fn worker_threads() -> usize {
         .unwrap_or(DEFAULT_WORKERS)
 }
 
-/// Stack size of the runtime's threads. fred 10.1 decodes replies with redis-protocol 6, whose
-/// decoder recurses once per level of nesting (about 270 bytes of stack per level, and every
-/// level costs the sender at least 4 bytes: `*1\r\n`), then converts and drops the reply
-/// recursively too. A reply nested deeper than the stack allows overflows it, and the process
-/// dies with SIGSEGV; no fred or redis-protocol setting bounds the depth (docs/upstream.md).
-/// This stack is reserved address space, not memory: only the pages a deep reply touches are
-/// ever used. With 1 GiB a reply nested 3,000,000 levels deep is survived (measured; 3,500,000
-/// overflows) and refused as `ERR_REDIS_PROTOCOL` (README, "Hostile servers").
-pub const STACK_SIZE: usize = 1 << 30;
-
 /// The shared runtime, started on first use.
 pub fn get() -> Result<&'static Runtime> {
     RUNTIME
@@ -57,11 +48,9 @@ pub fn get() -> Result<&'static Runtime> {
                 }
                 builder.build()
             };
-            // Where the address space cannot be reserved (a strict overcommit policy, a small
-            // ulimit -v), fall back to the default stack rather than not start at all.
-            build(Some(STACK_SIZE))
-                .or_else(|_| build(None))
-                .map_err(|e| e.to_string())
+            // 1 GiB stacks, for replies nested deeper than tokio's default stack allows:
+            // a workaround for a redis-protocol bug (docs/upstream.md#deep-replies).
+            upstream::deep_replies::with_deep_stacks(build).map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(|e| Error::Connection(format!("cannot start the tokio runtime: {e}")))

@@ -5,7 +5,7 @@
 -- a new session's deadline is now + maxAge);  ARGV[4] an existing deadline in ms ("0": none)
 -- Returns { KEYS[1], expiry, now, deadline } (ms as decimal text; "0": never / none). The echoed
 -- key lets the caller refuse a reply meant for another call (a backstop: see MISMATCH_ATTEMPTS in
--- src/store.rs).
+-- src/store/cluster.rs).
 local now = now_ms()
 local deadline = ARGV[4]
 if tonumber(ARGV[3]) > 0 then

@@ -4,7 +4,7 @@
 -- Returns { KEYS[1] } when the session does not exist, else { KEYS[1], owner, expiry, created,
 -- fields } (owner escaped; expiry in ms since the epoch, "0": never; created "" when unknown;
 -- fields the HGETALL, or {}). The echo lets the caller refuse a reply meant for another call
--- (a backstop: see MISMATCH_ATTEMPTS in src/store.rs).
+-- (a backstop: see MISMATCH_ATTEMPTS in src/store/cluster.rs).
 local f = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2])
 if not f[1] then
   return { KEYS[1] }

@@ -1,6 +1,6 @@
 -- Cluster step (one slot): deletes a session if it exists and, when asked, belongs to an owner.
 -- KEYS[1] the session key;  KEYS[2] this call's kill receipt key, in the session key's slot
---         (absent while that slot is being migrated: see `take_step` in src/store.rs)
+--         (absent while that slot is being migrated: see `take_step` in src/store/cluster.rs)
 -- ARGV[1] the owner field's name
 -- ARGV[2] "1" to require the owner ARGV[3] (escaped), "0" for any owner
 -- ARGV[4] this call's nonce;  ARGV[5] the receipt's life in ms

@@ -3,10 +3,10 @@
 //! fred 10.1.0 follows an `ASK` redirection wrongly in two ways, both written up in
 //! `docs/upstream.md`:
 //!
-//! - [`ASKING` reads an unrelated reply](../docs/upstream.md#asking-reads-an-unrelated-reply):
+//! - [`ASKING` reads an unrelated reply](../../docs/upstream.md#asking-reads-an-unrelated-reply):
 //!   `send_asking_with_policy` reads the reply to its `ASKING` off a connection that still has
 //!   pipelined replies pending, so every command in flight gets its neighbour's reply;
-//! - [an `ASK` is retried on the source node](../docs/upstream.md#ask-is-retried-on-the-source-node):
+//! - [an `ASK` is retried on the source node](../../docs/upstream.md#ask-is-retried-on-the-source-node):
 //!   `process_ask` never points the retried command at the `ASK` target, so it bounces between
 //!   `ASK` and a stray `ASKING` until the redirection budget runs out, and an `ASK` target
 //!   without a connection ends the client's router task.
@@ -21,6 +21,9 @@
 //! `MULTI` + the step + `EXEC` on a client of its own ([`fallback_connection`]), because
 //! fred's transaction path waits for every reply in flight and sends `ASKING` correctly.
 //! Either way the retries are bounded by `commandTimeout`.
+//!
+//! Remove when fred follows `ASK` correctly: the session connection then keeps fred's default
+//! `max_redirections`, and the store sends its steps directly (`evalsha_with_reload`, `custom`).
 
 use std::time::{Duration, Instant};
 
@@ -72,13 +75,6 @@ pub fn fallback_connection(opts: &Options) -> ConnectionConfig {
 /// connection to any node), which are not redirections and must not be retried here.
 pub fn is_redirect_refusal(err: &FredError) -> bool {
     *err.kind() == ErrorKind::Routing && err.details().to_ascii_lowercase().contains("redirection")
-}
-
-/// Redis's refusal of a multi-key command while its slot is being migrated and its keys are
-/// not all on one side (`TRYAGAIN`). Unlike a redirection, waiting does not help until the
-/// migration of that slot ends; the caller decides what to do instead.
-pub fn is_try_again(err: &FredError) -> bool {
-    err.details().starts_with("TRYAGAIN")
 }
 
 /// The transaction path's answer when a call kept being redirected: "Max redirections

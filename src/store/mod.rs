@@ -1,0 +1,546 @@
+//! The session logic, in plain async Rust over a fred client. Nothing here knows about Node.
+//!
+//! Each session method runs one of two ways, by the server's topology, each in a file of its
+//! own that reads alone (as fred's `router/centralized.rs` and `router/clustered.rs` do):
+//!
+//! - `single.rs`: a single server, or Sentinel. Every method is one Redis round trip, one Lua
+//!   script from [`crate::scripts`], so each method is atomic.
+//! - `cluster.rs`: Redis Cluster. A session and its owner index hash to different slots, so
+//!   the multi-key methods run single-key steps in an order that keeps the owner index a
+//!   superset of the live sessions.
+//!
+//! This file holds what both share: building the client, [`SessionStore`] and its plumbing
+//! (waiting for the connection, sending a script or a command, mapping errors), the public
+//! methods, which only prepare their arguments and pick the topology's path (`get` and
+//! `update` are one single-key command or script on both, so they have no second path), and the
+//! store's life (`quit`, `disconnect`, what the 1.x migration uses). `decode.rs` turns `HGETALL`
+//! replies into what `get` returns; `eviction.rs` watches Redis's eviction policy. Key names
+//! come from [`crate::keys`] only; workarounds for bugs in fred are in [`crate::upstream`].
+
+mod cluster;
+mod decode;
+mod eviction;
+mod single;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::bytes::Bytes;
+use fred::prelude::{Builder, Client, ClientLike, ConnectionConfig, FromValue, Key, Value};
+use fred::types::config::ServerConfig;
+use fred::types::scripts::Script;
+
+use crate::config::Options;
+use crate::data::{is_null, split_object};
+use crate::error::{Error, Result};
+use crate::keys::{escape, session_id, AppKeys, SessionId, ORDER_FIELD, OWNER_FIELD};
+use crate::link::Link;
+use crate::manage::CreateLimits;
+use crate::scripts::SCRIPTS;
+use crate::token::TokenOptions;
+use crate::upstream::cluster_redirect::{self, Redirects, Step};
+use crate::upstream::{self, first_connection};
+use crate::validate::{MAX_DATA_BYTES, MAX_DATA_FIELDS};
+
+use decode::{decode_session, is_written};
+
+/// `cluster::$path(store, args…)` on Redis Cluster, else `single::$path(store, args…)`: the
+/// session methods' one dispatch by topology.
+macro_rules! by_topology {
+    ($store:expr, $path:ident($($arg:expr),* $(,)?)) => {
+        if $store.cluster {
+            cluster::$path($store, $($arg),*).await
+        } else {
+            single::$path($store, $($arg),*).await
+        }
+    };
+}
+
+/// How many fresh tokens `create` (and `rotate`) draws before giving up on collisions. With the
+/// minimum `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
+const CREATE_ATTEMPTS: usize = 3;
+
+/// The sessions' fred client for `opts` (not yet connecting): on Redis Cluster with fred's own
+/// redirection handling off (see [`cluster_redirect`]), and `fail_fast`, so that its first
+/// connection attempt starts at once ([`first_connection`]; [`Link`] retries a first attempt
+/// that fails). Both are workarounds for fred bugs.
+pub(crate) fn session_client(opts: &Options) -> Result<Client> {
+    let connection = if matches!(opts.redis.server, ServerConfig::Clustered { .. }) {
+        cluster_redirect::session_connection(opts)
+    } else {
+        opts.connection_config()
+    };
+    let mut config = opts.redis.clone();
+    first_connection::no_first_delay(&mut config);
+    build(config, opts, connection)
+}
+
+/// A fred client for `opts`, with `connection` as its connection settings.
+pub(crate) fn build_client(opts: &Options, connection: ConnectionConfig) -> Result<Client> {
+    build(opts.redis.clone(), opts, connection)
+}
+
+fn build(
+    config: fred::types::config::Config,
+    opts: &Options,
+    connection: ConnectionConfig,
+) -> Result<Client> {
+    Builder::from_config(config)
+        .set_connection_config(connection)
+        .set_performance_config(opts.performance_config())
+        .set_policy(opts.reconnect_policy())
+        .build()
+        .map_err(Error::from)
+}
+
+/// A connected session store.
+pub struct SessionStore {
+    /// The sessions' connection, and its health (waiting for it, failing fast on bad
+    /// credentials, reconnecting when it goes silent: see `link`). It carries only the session
+    /// methods' own commands, never a user's: with fred 10.1 / redis-protocol 6, an error reply
+    /// that is not valid UTF-8 (easy to provoke with arbitrary commands) silently drops one reply
+    /// and shifts every later reply on that connection by one, which would hand one user's
+    /// session to another. The `client` that `index.js` exposes is an ioredis instance with
+    /// connections of its own.
+    link: Arc<Link>,
+    token: TokenOptions,
+    command_timeout: Duration,
+    offline_queue: bool,
+    /// Redis Cluster: multi-key steps run one key at a time (`cluster.rs`, `lua/lib.lua`).
+    cluster: bool,
+    /// Redis Cluster: runs each step, following `MOVED` and `ASK` (see [`cluster_redirect`]).
+    redirects: Arc<Redirects>,
+    closed: AtomicBool,
+    /// What the store was made from, for [`SessionStore::dedicated`].
+    options: Options,
+}
+
+/// A fred command's future, boxed so that a call waiting for the connection holds none of its
+/// (several KB of) state.
+type Pending<'a, T> =
+    Pin<Box<dyn Future<Output = std::result::Result<T, fred::error::Error>> + Send + 'a>>;
+
+fn bytes(v: &[u8]) -> Value {
+    Value::Bytes(v.to_vec().into())
+}
+
+fn key(v: Vec<u8>) -> Key {
+    Key::from(Bytes::from(v))
+}
+
+/// What `create` writes, prepared once for all its attempts (each with a fresh token).
+struct NewSession<'a> {
+    app: &'a [u8],
+    keys: AppKeys,
+    escaped_owner: Vec<u8>,
+    /// The owner's index.
+    index: Key,
+    /// Seconds to live (`0`: never expires).
+    seconds: u64,
+    limits: CreateLimits,
+    /// The owner field and owner, then the data pairs: the fields `create` writes (see
+    /// [`SessionStore::is_own_write`]); `create.lua` and `step_session_create.lua` take them
+    /// with other arguments between the two parts.
+    fields: Vec<Value>,
+}
+
+impl NewSession<'_> {
+    /// `max_age` as a script argument (`0`: none).
+    fn max_age(&self) -> Value {
+        Value::from(self.limits.max_age.unwrap_or(0) as i64)
+    }
+}
+
+/// The connection and its plumbing, for every path.
+impl SessionStore {
+    /// Builds the client and starts connecting in the background. Must run inside the tokio
+    /// runtime; never waits for Redis.
+    pub fn connect(opts: &Options) -> Result<Self> {
+        let cluster = matches!(opts.redis.server, ServerConfig::Clustered { .. });
+        let link = Link::connect(opts)?;
+        Ok(SessionStore {
+            link,
+            token: opts.token,
+            command_timeout: opts.command_timeout,
+            offline_queue: opts.offline_queue,
+            cluster,
+            redirects: Arc::new(Redirects::new(opts)),
+            closed: AtomicBool::new(false),
+            options: opts.clone(),
+        })
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else if !self.offline_queue && !self.link.client().is_connected() {
+            Err(Error::Offline(
+                "enableOfflineQueue is false, so calls are not queued until it reconnects".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Waits until the connection can take commands, then returns its client. While it is
+    /// being (re)made the call waits here (see [`Link::ready`]), within `commandTimeout` and
+    /// `offlineQueueLimit`, rather than in fred's queue; fred also refuses commands while it has
+    /// no Redis Cluster routing table.
+    async fn ready_client(&self) -> Result<Client> {
+        self.check_open()?;
+        let client = self.link.client();
+        self.link.ready(&client).await?;
+        Ok(client)
+    }
+
+    /// Awaits one fred command on the sessions' connection, watching the connection's health
+    /// (see [`Link::watch`]).
+    async fn send<T>(&self, command: Pending<'_, T>) -> std::result::Result<T, fred::error::Error> {
+        self.link.watch(command).await
+    }
+
+    fn redis_error(&self, err: fred::error::Error) -> Error {
+        match Error::from(err) {
+            Error::Timeout(details) => Error::Timeout(format!(
+                "no reply from Redis within commandTimeout ({} ms): {details}",
+                self.command_timeout.as_millis()
+            )),
+            Error::Protocol(details) => self.protocol_error(details),
+            other => other,
+        }
+    }
+
+    /// `err`, after dropping the connection when it is a protocol error.
+    fn checked(&self, err: Error) -> Error {
+        match err {
+            Error::Protocol(details) => self.protocol_error(details),
+            other => other,
+        }
+    }
+
+    /// A reply no session command can produce: the link cannot be trusted to stay in step,
+    /// so it is dropped and remade before the next call uses it.
+    fn protocol_error(&self, details: String) -> Error {
+        self.link.force_reconnect();
+        Error::Protocol(details)
+    }
+
+    /// One script: atomically on a single server; on Redis Cluster as a step that follows
+    /// `MOVED` and `ASK` (see [`cluster_redirect`]).
+    async fn eval<R: FromValue + Send>(
+        &self,
+        script: &'static Script,
+        keys: Vec<Key>,
+        args: Vec<Value>,
+    ) -> Result<R> {
+        let client = self.ready_client().await?;
+        let reply = if self.cluster {
+            let step = Step::Script(script);
+            self.send(Box::pin(self.redirects.run(&client, step, keys, args)))
+                .await
+        } else {
+            self.send(Box::pin(
+                script.evalsha_with_reload::<R, _, _>(&client, keys, args),
+            ))
+            .await
+        };
+        reply.map_err(|e| self.redis_error(e))
+    }
+
+    /// A plain command on `key`, following `MOVED` and `ASK` on Redis Cluster.
+    async fn command<R: FromValue + Send>(
+        &self,
+        name: &'static str,
+        key: Key,
+        args: Vec<Value>,
+    ) -> Result<R> {
+        let client = self.ready_client().await?;
+        let step = Step::Command(name);
+        self.send(Box::pin(self.redirects.run(&client, step, vec![key], args)))
+            .await
+            .map_err(|e| self.redis_error(e))
+    }
+
+    /// Whether the session at `session` holds exactly the fields `create` writes for these
+    /// `fields` (owner field, owner, then data field, value, …): then a reported collision was
+    /// this call's own earlier write. A real collision would need a fresh random token equal to
+    /// a live one (2^-64 at the smallest `tokenSize`) *and* the same owner and data, so
+    /// answering with the token opens nothing its caller does not already own.
+    async fn is_own_write(&self, session: &Key, fields: &[Value]) -> Result<bool> {
+        let reply: Value = self
+            .command(upstream::HGETALL, session.clone(), vec![])
+            .await?;
+        Ok(is_written(&reply, fields))
+    }
+
+    /// A nonce that identifies one `kill`/`killAll` call across fred's re-sends, and the life
+    /// of the receipt it leaves (see [`crate::keys`]): fred re-sends only while the call has
+    /// not timed out, so `commandTimeout` plus a margin for the server's clock covers it.
+    fn receipt_args(&self) -> (Value, Value) {
+        let nonce: [u8; 16] = rand::random();
+        let life = self.command_timeout.as_millis().saturating_add(1_000);
+        (
+            bytes(&nonce),
+            Value::from(life.min(i64::MAX as u128) as i64),
+        )
+    }
+}
+
+/// The session methods: arguments prepared here, then the topology's path.
+impl SessionStore {
+    /// Creates a session and returns its token. `duration` is whole seconds (`None`: never
+    /// expires); `data_json` is a JSON object's text; `limits` are `maxAge` and `maxSessions`.
+    pub async fn create(
+        &self,
+        app: &[u8],
+        owner: &[u8],
+        data_json: &str,
+        duration: Option<u64>,
+        limits: CreateLimits,
+    ) -> Result<String> {
+        let data = split_object(data_json)?;
+        let keys = AppKeys::new(app);
+        let escaped_owner = escape(owner);
+        let mut fields = Vec::with_capacity(2 + 2 * data.len());
+        fields.push(bytes(OWNER_FIELD));
+        fields.push(bytes(&escaped_owner));
+        for (k, v) in &data {
+            fields.push(bytes(k));
+            fields.push(bytes(v.get().as_bytes()));
+        }
+        let new = NewSession {
+            app,
+            index: key(keys.index_for_escaped(&escaped_owner)),
+            keys,
+            escaped_owner,
+            seconds: duration.unwrap_or(0),
+            limits,
+            fields,
+        };
+        by_topology!(self, create(&new))
+    }
+
+    /// The session's owner and data as the JSON text `[owner, data]`, or `None`. One
+    /// `HGETALL` on both topologies.
+    pub async fn get(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
+        let session = AppKeys::new(app).session(&session_id(token));
+        let reply: Value = self
+            .command(upstream::HGETALL, key(session), vec![])
+            .await?;
+        decode_session(reply).map_err(|e| self.checked(e))
+    }
+
+    /// Sets the session's remaining life to `duration` seconds. `false` if it does not exist.
+    pub async fn refresh(&self, app: &[u8], token: &[u8], duration: u64) -> Result<bool> {
+        let keys = AppKeys::new(app);
+        let id = session_id(token);
+        by_topology!(self, refresh(&keys, &id, duration))
+    }
+
+    /// Shallow-merges `data_json` into the session: `null` deletes a key. The TTL is unchanged.
+    /// The data limits hold for the merged data, so no number of updates grows a session past
+    /// them; an update that would is refused whole. One single-key script on both topologies.
+    pub async fn update(&self, app: &[u8], token: &[u8], data_json: &str) -> Result<bool> {
+        let fields = split_object(data_json)?;
+        let (deletes, sets): (Vec<_>, Vec<_>) = fields.iter().partition(|(_, v)| is_null(v));
+        let mut args = Vec::with_capacity(5 + 2 * sets.len() + deletes.len());
+        args.push(bytes(OWNER_FIELD));
+        args.push(bytes(ORDER_FIELD));
+        args.push(Value::from(MAX_DATA_BYTES as i64));
+        args.push(Value::from(MAX_DATA_FIELDS as i64));
+        args.push(Value::from(sets.len() as i64));
+        for (k, v) in &sets {
+            args.push(bytes(k));
+            args.push(bytes(v.get().as_bytes()));
+        }
+        for (k, _) in &deletes {
+            args.push(bytes(k));
+        }
+        let session = AppKeys::new(app).session(&session_id(token));
+        match self
+            .eval::<i64>(&SCRIPTS.update, vec![key(session)], args)
+            .await?
+        {
+            1 => Ok(true),
+            0 => Ok(false),
+            -1 => Err(Error::invalid(
+                "data",
+                format!(
+                    "the session would have more than {MAX_DATA_FIELDS} top-level keys after this update; the limit holds for the whole session"
+                ),
+            )),
+            -2 => Err(Error::invalid(
+                "data",
+                format!(
+                    "the session's data would take more than {MAX_DATA_BYTES} bytes as JSON after this update; the limit holds for the whole session"
+                ),
+            )),
+            other => Err(Error::UnexpectedReply(format!(
+                "unexpected reply to update: {other}"
+            ))),
+        }
+    }
+
+    /// Deletes the session and its index entry. `false` if it did not exist.
+    pub async fn kill(&self, app: &[u8], token: &[u8]) -> Result<bool> {
+        self.kill_id(app, &session_id(token)).await
+    }
+
+    /// [`kill`](Self::kill), addressed by session id.
+    pub async fn kill_id(&self, app: &[u8], id: &SessionId) -> Result<bool> {
+        let keys = AppKeys::new(app);
+        let receipt = self.receipt_args();
+        by_topology!(self, kill(&keys, id, receipt))
+    }
+
+    /// Deletes every session of `owner` in `app` but `except` (which stays, and stays listed).
+    /// `true` if at least one was deleted.
+    pub async fn kill_all(
+        &self,
+        app: &[u8],
+        owner: &[u8],
+        except: Option<SessionId>,
+    ) -> Result<bool> {
+        let keys = AppKeys::new(app);
+        let escaped_owner = escape(owner);
+        let receipt = self.receipt_args();
+        by_topology!(self, kill_all(&keys, &escaped_owner, except, receipt))
+    }
+
+    /// Every live session of `owner` in `app` as the JSON text
+    /// `[[sessionId, createdAt, expiresAt, data], …]`, newest first. Dead index entries are
+    /// pruned as they are seen.
+    pub async fn list(&self, app: &[u8], owner: &[u8]) -> Result<String> {
+        let keys = AppKeys::new(app);
+        let escaped_owner = escape(owner);
+        by_topology!(self, list(&keys, &escaped_owner))
+    }
+
+    /// How many live sessions `owner` has in `app`, as decimal text.
+    pub async fn count(&self, app: &[u8], owner: &[u8]) -> Result<String> {
+        let keys = AppKeys::new(app);
+        let escaped_owner = escape(owner);
+        let n = by_topology!(self, count(&keys, &escaped_owner))?;
+        Ok(n.to_string())
+    }
+
+    /// `get` and `refresh` in one: the session as `get` returns it, after setting its remaining
+    /// life to `duration` seconds (capped by its `maxAge` deadline).
+    pub async fn get_refresh(
+        &self,
+        app: &[u8],
+        token: &[u8],
+        duration: u64,
+    ) -> Result<Option<String>> {
+        let keys = AppKeys::new(app);
+        let id = session_id(token);
+        by_topology!(self, get_refresh(&keys, &id, duration))
+    }
+
+    /// Moves the session of `token` to a new token and returns it (`None`: no such session).
+    /// Owner, data, expiry, creation time and place in the owner index stay; the old token
+    /// stops working at once.
+    pub async fn rotate(&self, app: &[u8], token: &[u8]) -> Result<Option<String>> {
+        let keys = AppKeys::new(app);
+        let old_id = session_id(token);
+        by_topology!(self, rotate(&keys, &old_id))
+    }
+}
+
+/// The store's life, and what the one-off 1.x migration ([`crate::migrate`]) uses.
+impl SessionStore {
+    /// Closes the connection after the commands already sent have been answered.
+    pub async fn quit(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.redirects.close();
+        // Not connected: nothing was ever answered or nothing is left to answer, so don't wait
+        // for a connection (as ioredis, whose quit() resolves at once while connecting).
+        match self.link.close() {
+            Some(client) => client.quit().await.map_err(|e| self.redis_error(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Marks the store closed at once; the connection is closed in the background.
+    pub fn disconnect(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            self.redirects.close();
+            if let Some(client) = self.link.close() {
+                tokio::spawn(async move {
+                    // Nothing waits for this; an error only means the connection was gone.
+                    let _ = client.quit().await;
+                });
+            }
+        }
+    }
+
+    /// A second store with connections of its own to the same Redis, with the same options,
+    /// for the one-off 1.x migration ([`crate::migrate`]): its bursts of `SCAN`s and scripts
+    /// then never queue in front of the application's session calls on this store's
+    /// connection. Must run inside the tokio runtime.
+    pub fn dedicated(&self) -> Result<SessionStore> {
+        self.check_open()?;
+        SessionStore::connect(&self.options)
+    }
+
+    /// Whether this store talks to a Redis Cluster (multi-key steps then run one key at a time).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
+    /// The connection, once it can take commands (for [`crate::migrate`]'s `SCAN`s).
+    pub(crate) async fn connection(&self) -> Result<Client> {
+        self.ready_client().await
+    }
+
+    /// Runs one of [`SCRIPTS`] (for [`crate::migrate`]).
+    pub(crate) async fn run_script<R: FromValue + Send>(
+        &self,
+        script: &'static Script,
+        keys: Vec<Key>,
+        args: Vec<Value>,
+    ) -> Result<R> {
+        self.eval(script, keys, args).await
+    }
+
+    /// The Cluster index step of `create`, with its checks (for [`crate::migrate`]).
+    pub(crate) async fn run_index_add(
+        &self,
+        index: &Key,
+        id: &[u8],
+        duration: u64,
+    ) -> Result<Value> {
+        let (expiry, _, _) =
+            cluster::index_add_until(self, index, id, duration, Value::from(0), Value::from("0"))
+                .await?;
+        Ok(expiry)
+    }
+
+    /// A plain command on `key` (and, on a single server, other keys in `args`), for
+    /// [`crate::migrate`].
+    pub(crate) async fn run_command<R: FromValue + Send>(
+        &self,
+        name: &'static str,
+        key: Key,
+        args: Vec<Value>,
+    ) -> Result<R> {
+        self.command(name, key, args).await
+    }
+
+    /// Maps a fred error as the session methods do (for [`crate::migrate`]).
+    pub(crate) fn map_error(&self, err: fred::error::Error) -> Error {
+        self.redis_error(err)
+    }
+}
+
+/// `create` and `rotate` drew [`CREATE_ATTEMPTS`] fresh tokens and each was taken.
+fn collisions() -> Error {
+    Error::TokenCollision {
+        attempts: CREATE_ATTEMPTS,
+    }
+}

@@ -1,0 +1,73 @@
+//! Every workaround for a bug in a dependency (`fred` 10.1, `redis-protocol` 6), in one place.
+//!
+//! Each bug is written up, ready to file upstream, in `docs/upstream.md`; each item below links
+//! its section and names the code that carries the workaround; that code's own doc says what
+//! to remove once the dependency is fixed. Two workarounds are woven into another module's own
+//! job and stay there, marked with a comment that links the same section: they are listed here
+//! as pointers.
+//!
+//! - [`ASKING` reads an unrelated reply](../../docs/upstream.md#asking-reads-an-unrelated-reply)
+//!   and [`ASK` is retried on the source node](../../docs/upstream.md#ask-is-retried-on-the-source-node):
+//!   [`cluster_redirect`]. The sessions client on Redis Cluster turns fred's redirection
+//!   handling off, and a redirected step is sent again here (through `MULTI`/`EXEC` on a client
+//!   of its own once it is `ASK`ed).
+//! - [The RESP decoder recurses once per level of nesting](../../docs/upstream.md#deep-replies):
+//!   [`deep_replies`], the 1 GiB stacks of the runtime's threads ([`crate::runtime`] builds
+//!   with them). The reply, once decoded, is refused as `ERR_REDIS_PROTOCOL` and its connection
+//!   remade by the store's own error mapping (`SessionStore::protocol_error` in
+//!   [`crate::store`]), which is not a workaround: any impossible reply gets it.
+//! - [`UnresponsiveConfig` measures from the latest write](../../docs/upstream.md#unresponsive-config):
+//!   not moved here, pointed to. Noticing a silent connection is woven into [`crate::link`]'s
+//!   own job, the connection's health as calls see it (`Link::watch`, `Link::is_silent_since`,
+//!   `Link::force_reconnect`); with a fixed fred, `UnresponsiveConfig` would replace those three.
+//! - [`force_reconnection()` on a Cluster keeps the node connections](../../docs/upstream.md#cluster-force-reconnection):
+//!   not moved here, pointed to. `Link::reconnect` in [`crate::link`] replaces the whole client
+//!   on Redis Cluster (and when the router is stuck in a write); it needs the Link's generation
+//!   of event listeners and its router handle. With a fixed fred, `force_reconnection()` alone
+//!   would do.
+//! - ["Failed to route command." is `ErrorKind::Unknown`](../../docs/upstream.md#failed-to-route):
+//!   [`is_route_failure`], which [`crate::error`] maps to `ERR_REDIS_CONNECTION` and
+//!   [`crate::link`] counts as a lost connection.
+//! - [Typed `hgetall` loses the field order](../../docs/upstream.md#hgetall-order): [`HGETALL`],
+//!   the custom command the store sends instead of fred's typed `hgetall`.
+//! - [The first connection waits for the reconnection delay](../../docs/upstream.md#first-connection-delay):
+//!   [`first_connection`]: the sessions client is `fail_fast`, and a first attempt that fails
+//!   is started again with the reconnection backoff.
+//! - [Every `EVALSHA` is flushed on its own](../../docs/upstream.md#evalsha-flush): no workaround:
+//!   fred flushes every script however it is sent (typed `evalsha`, custom command, pipeline).
+//!   The cost is measured in the write-up.
+
+pub mod cluster_redirect;
+pub mod deep_replies;
+pub mod first_connection;
+
+use fred::error::Error as FredError;
+
+/// fred 10.1 reports a command that found no connection (after its retries) as
+/// `ErrorKind::Unknown` "Failed to route command.", not as a connection error
+/// ([write-up](../../docs/upstream.md#failed-to-route)). Remove when fred reports it as
+/// `ErrorKind::IO` or `Routing`.
+pub fn is_route_failure(err: &FredError) -> bool {
+    err.details().starts_with("Failed to route command")
+}
+
+/// `HGETALL`, sent as a custom command, never as fred's typed `hgetall`: that one turns the
+/// reply into a hash map, which loses the order of the fields, and `get` returns a session's
+/// keys in stored order. The price: fred flushes the socket after every custom command instead
+/// of letting queued typed commands share a write
+/// ([write-up](../../docs/upstream.md#hgetall-order)). Remove when fred keeps the reply's order.
+pub const HGETALL: &str = "HGETALL";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fred::error::ErrorKind;
+
+    #[test]
+    fn recognises_the_route_failure_only() {
+        let lost = FredError::new(ErrorKind::Unknown, "Failed to route command.");
+        assert!(is_route_failure(&lost));
+        let reply = FredError::new(ErrorKind::Unknown, "ERR unknown command");
+        assert!(!is_route_failure(&reply));
+    }
+}
