@@ -493,7 +493,7 @@ class SpotsSessions {
               ? null
               : payloads[code - ValueCode.FirstPayload]
       if (tag === Completion.Warning) {
-        // A Redis setting that breaks a guarantee (src/store.rs, watch_eviction_policy).
+        // A Redis setting that breaks a guarantee (src/store/eviction.rs).
         process.emitWarning(value.message, { code: value.code })
         continue
       }

@@ -349,7 +349,7 @@ defineSessionSuite('Redis Cluster (3 masters)', {
 
     // Every call succeeds through a live resharding: fred 10.1.0 follows ASK wrongly, so the
     // library turns fred's redirection handling off and follows MOVED / ASK itself
-    // (src/cluster_redirect.rs, docs/upstream.md). Two slots migrate at once, key by key: the
+    // (src/upstream/cluster_redirect.rs, docs/upstream.md). Two slots migrate at once, key by key: the
     // slot of session F (which every worker reads and writes) and the slot of owner o0's index
     // (which every create, refresh and kill of o0's sessions touches). The hot key of each moves
     // first, then fillers in small batches with a second between batches, so for several

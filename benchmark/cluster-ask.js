@@ -1,6 +1,6 @@
 'use strict'
 
-// What following ASK costs on Redis Cluster (src/cluster_redirect.rs): latency of a call whose
+// What following ASK costs on Redis Cluster (src/upstream/cluster_redirect.rs): latency of a call whose
 // key sits in a half-migrated slot (answered ASK by the source node, so it goes through the
 // MULTI/EXEC fallback), next to the same call on a key of a slot that is not moving, and the
 // throughput of normal calls with and without a migration in progress.
