@@ -66,3 +66,48 @@ test('thousands of mixed calls in flight all settle correctly', async () => {
   assert.ok(killed.every(Boolean))
   assert.equal(await server.raw('EVAL', "return #redis.call('KEYS', 'S1:bulk:*')", '0'), '0')
 })
+
+test('the gets of a burst share a round trip, keep their place among other calls, and settle alone', async () => {
+  const { sessionKey } = require('./helpers/layout')
+  const app = 'burst'
+  const [t1, t2, t3] = await Promise.all(
+    [1, 2, 3].map((v) => sessions.create({ app, ownerId: 'o', data: { v }, duration: 600 })),
+  )
+  // A session key that is not a hash: only the get of that key fails.
+  const wrongType = 'not-a-hash-token'
+  await server.command('SET', sessionKey(app, wrongType), 'x')
+  const calls = [
+    sessions.update({ app, token: t1, data: { v: 10 } }),
+    sessions.get({ app, token: t1 }),
+    sessions.get({ app, token: t2 }),
+    sessions.kill({ app, token: t2 }),
+    sessions.get({ app, token: t2 }),
+    sessions.get({ app, token: wrongType }),
+    sessions.get({ app, token: 'missing' }),
+    sessions.get({ app, token: t3 }),
+  ]
+  const settled = await Promise.allSettled(calls)
+  const values = settled.map((s) => (s.status === 'fulfilled' ? s.value : s.reason))
+  assert.equal(values[0], true)
+  assert.deepStrictEqual(values[1], { ownerId: 'o', data: { v: 10 } }, 'a get made after an update sees it')
+  assert.deepStrictEqual(values[2], { ownerId: 'o', data: { v: 2 } })
+  assert.equal(values[3], true)
+  assert.equal(values[4], undefined, 'a get made after a kill does not find the session')
+  assert.equal(values[5].code, 'ERR_REDIS')
+  assert.match(values[5].message, /WRONGTYPE/)
+  assert.equal(values[6], undefined)
+  assert.deepStrictEqual(values[7], { ownerId: 'o', data: { v: 3 } })
+
+  // 500 gets made at once are gathered: besides their 500 HGETALLs (commandstats counts those a
+  // script runs too) Redis sees the scripts that ran them, which a get sent alone never uses.
+  const stat = async () => {
+    const info = String(await server.command('INFO', 'commandstats'))
+    const calls = (name) => Number((new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info) || [0, 0])[1])
+    return calls('evalsha') + calls('eval') + calls('hgetall')
+  }
+  const before = await stat()
+  const got = await Promise.all(Array.from({ length: 500 }, (_, i) => sessions.get({ app, token: [t1, t3][i % 2] })))
+  got.forEach((g, i) => assert.deepStrictEqual(g.data, { v: [10, 3][i % 2] }))
+  const commands = (await stat()) - before
+  assert.ok(commands > 500, `${commands} commands for 500 gets: none was gathered`)
+})
