@@ -35,10 +35,7 @@ export declare class NativeSessions {
    * session management options (`maxAge`, `maxSessions`).
    */
   create(id: number, app: string, ownerId: string, data: string, duration?: number | undefined | null, maxAge?: number | undefined | null, maxSessions?: number | undefined | null): void
-  /**
-   * Starts `get`; resolves to `[owner, data]` JSON text or `null`. The gets of a burst of
-   * calls share one round trip (see [`Gets`]).
-   */
+  /** Starts `get`; resolves to `[owner, data]` JSON text or `null`. */
   get(id: number, app: string, token: string): void
   /** Starts `refresh`; resolves to whether the session existed. */
   refresh(id: number, app: string, token: string, duration: number): void

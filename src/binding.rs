@@ -13,7 +13,7 @@ use napi_derive::napi;
 use crate::bridge::{Batch, Bridge, Notice, Outcome};
 use crate::config::Options;
 use crate::connection;
-use crate::dispatch::{Dispatcher, Gather, Job, Work};
+use crate::dispatch::Dispatcher;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{parse_session_id, session_id, session_id_text};
 use crate::manage::CreateLimits;
@@ -29,38 +29,8 @@ use crate::{runtime, validate};
 pub struct NativeSessions {
     store: Arc<SessionStore>,
     bridge: Arc<Bridge>,
-    dispatcher: Dispatcher<Gets>,
+    dispatcher: Dispatcher,
     runtime: &'static tokio::runtime::Runtime,
-}
-
-/// A `get` call, for [`Gets`].
-pub struct GetCall {
-    id: u32,
-    app: Vec<u8>,
-    token: Vec<u8>,
-}
-
-/// Gathers the `get`s of a burst of calls into one round trip ([`SessionStore::get_many`]).
-pub struct Gets {
-    store: Arc<SessionStore>,
-    bridge: Arc<Bridge>,
-}
-
-impl Gather for Gets {
-    type Call = GetCall;
-
-    fn gather(&self, calls: Vec<GetCall>) -> Work {
-        let (store, bridge) = (Arc::clone(&self.store), Arc::clone(&self.bridge));
-        Box::pin(async move {
-            let names: Vec<_> = calls
-                .iter()
-                .map(|c| (c.app.as_slice(), c.token.as_slice()))
-                .collect();
-            let outcomes = store.get_many(&names).await;
-            let ids = calls.iter().map(|c| c.id);
-            bridge.complete_all(ids.zip(outcomes.into_iter().map(Outcome::from)));
-        })
-    }
 }
 
 /// A JavaScript string as bytes, losslessly (WTF-8): strings that differ stay different.
@@ -86,11 +56,6 @@ fn read_name(field: &'static str, s: JsString) -> napi::Result<Result<Vec<u8>>> 
 /// Both checked arguments, or the first failure (in argument order, as before).
 fn both<A, B>(a: Result<A>, b: Result<B>) -> Result<(A, B)> {
     Ok((a?, b?))
-}
-
-/// The outcome of a call the dispatcher can no longer take (only while the process shuts down).
-fn shutting_down() -> Outcome {
-    Outcome::Failed(Error::Connection("the runtime is shutting down".into()))
 }
 
 fn to_napi(err: Error) -> napi::Error {
@@ -173,9 +138,12 @@ impl NativeSessions {
                     let outcome = work.await.into();
                     bridge.complete(id, outcome);
                 });
-                if self.dispatcher.submit(Job::Run(call)).is_err() {
+                if self.dispatcher.submit(call).is_err() {
                     // Only while the process shuts down; the call must still settle.
-                    self.bridge.complete(id, shutting_down());
+                    self.bridge.complete(
+                        id,
+                        Outcome::Failed(Error::Connection("the runtime is shutting down".into())),
+                    );
                 }
             }
         }
@@ -238,14 +206,10 @@ impl NativeSessions {
             });
         }
         env.adjust_external_memory(NATIVE_BYTES)?;
-        let gets = Gets {
-            store: Arc::clone(&store),
-            bridge: Arc::clone(&bridge),
-        };
         Ok(NativeSessions {
             store,
             bridge,
-            dispatcher: Dispatcher::start(runtime, gets),
+            dispatcher: Dispatcher::start(runtime),
             runtime,
         })
     }
@@ -286,19 +250,13 @@ impl NativeSessions {
         Ok(())
     }
 
-    /// Starts `get`; resolves to `[owner, data]` JSON text or `null`. The gets of a burst of
-    /// calls share one round trip (see [`Gets`]).
+    /// Starts `get`; resolves to `[owner, data]` JSON text or `null`.
     #[napi]
     pub fn get(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
-        match both(read_name("app", app)?, read_name("token", token)?) {
-            Err(err) => self.bridge.complete(id, Outcome::Failed(err)),
-            Ok((app, token)) => {
-                let call = GetCall { id, app, token };
-                if self.dispatcher.submit(Job::Gathered(call)).is_err() {
-                    self.bridge.complete(id, shutting_down());
-                }
-            }
-        }
+        let args = both(read_name("app", app)?, read_name("token", token)?);
+        self.dispatch(id, args, |store, (app, token)| async move {
+            store.get(&app, &token).await
+        });
         Ok(())
     }
 

@@ -184,15 +184,10 @@ impl Bridge {
 
     /// Delivers a call's outcome. Callable from any thread.
     pub fn complete(&self, id: u32, outcome: Outcome) {
-        self.complete_all(std::iter::once((id, outcome)));
-    }
-
-    /// Delivers several calls' outcomes, under one lock and with at most one wake-up.
-    pub fn complete_all(&self, outcomes: impl IntoIterator<Item = (u32, Outcome)>) {
         let wake = {
             let mut q = lock(&self.queue);
-            q.items.extend(outcomes);
-            !q.items.is_empty() && !std::mem::replace(&mut q.scheduled, true)
+            q.items.push((id, outcome));
+            !std::mem::replace(&mut q.scheduled, true)
         };
         if wake {
             // Fails only while Node tears the environment down, when nobody waits any more.

@@ -17,8 +17,6 @@ pub struct Scripts {
     pub update: Script,
     pub kill: Script,
     pub kill_all: Script,
-    /// The gets of a burst of calls, in one round trip.
-    pub get_many: Script,
     // Redis Cluster: single-key steps the store sequences.
     pub index_remove: Script,
     pub session_create: Script,
@@ -66,7 +64,6 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     update: script!("update"),
     kill: script!("kill"),
     kill_all: script!("kill_all"),
-    get_many: script!("get_many"),
     index_remove: script!("step_index_remove"),
     session_create: script!("step_session_create"),
     session_take: script!("step_session_take"),

@@ -333,48 +333,6 @@ impl SessionStore {
         decode_session(reply).map_err(|e| self.checked(e))
     }
 
-    /// Several `get`s in one round trip, each outcome as if its get had been sent alone (a
-    /// failure of the round trip itself fails them all). `dispatch` gathers the gets of a burst
-    /// of calls here: on a single server one script, `get_many.lua`, reads every session, so a
-    /// burst of gets costs one command, one socket write (fred flushes every script and untyped
-    /// command on its own, see `upstream`) and one reply. On Redis Cluster, whose keys span
-    /// slots, the gets run side by side, and so they do while the connection is down: then
-    /// each get waits for it on its own, counted against `offlineQueueLimit` and failing as it
-    /// would alone.
-    pub async fn get_many(&self, calls: &[(&[u8], &[u8])]) -> Vec<Result<Option<String>>> {
-        if self.cluster || calls.len() < 2 || !self.link.client().is_connected() {
-            let gets = calls.iter().map(|&(app, token)| self.get(app, token));
-            return futures_util::future::join_all(gets).await;
-        }
-        let keys = calls
-            .iter()
-            .map(|&(app, token)| key(AppKeys::new(app).session(&session_id(token))))
-            .collect();
-        let replies = match self.eval::<Value>(&SCRIPTS.get_many, keys, vec![]).await {
-            Ok(Value::Array(replies)) if replies.len() == calls.len() => replies,
-            Ok(other) => {
-                let err = self.protocol_error(format!(
-                    "unexpected reply to {} gets: {:?}",
-                    calls.len(),
-                    other.kind()
-                ));
-                return vec![Err(err); calls.len()];
-            }
-            Err(err) => return vec![Err(err); calls.len()],
-        };
-        replies
-            .into_iter()
-            .map(|reply| match reply {
-                // HGETALL's error for that key (not a hash), as `get` alone reports it.
-                Value::String(refused) => Err(Error::Redis(refused.to_string())),
-                Value::Bytes(refused) => {
-                    Err(Error::Redis(String::from_utf8_lossy(&refused).into_owned()))
-                }
-                fields => decode_session(fields).map_err(|e| self.checked(e)),
-            })
-            .collect()
-    }
-
     /// Sets the session's remaining life to `duration` seconds. `false` if it does not exist.
     pub async fn refresh(&self, app: &[u8], token: &[u8], duration: u64) -> Result<bool> {
         let keys = AppKeys::new(app);
