@@ -66,3 +66,34 @@ test('thousands of mixed calls in flight all settle correctly', async () => {
   assert.ok(killed.every(Boolean))
   assert.equal(await server.raw('EVAL', "return #redis.call('KEYS', 'S1:bulk:*')", '0'), '0')
 })
+
+test('calls made in one burst run in the order they were made, and each settles alone', async () => {
+  const { sessionKey } = require('./helpers/layout')
+  const app = 'burst'
+  const [t1, t2, t3] = await Promise.all(
+    [1, 2, 3].map((v) => sessions.create({ app, ownerId: 'o', data: { v }, duration: 600 })),
+  )
+  // A session key that is not a hash: only the call on that key fails.
+  const wrongType = 'not-a-hash-token'
+  await server.command('SET', sessionKey(app, wrongType), 'x')
+  const calls = [
+    sessions.update({ app, token: t1, data: { v: 10 } }),
+    sessions.get({ app, token: t1 }),
+    sessions.get({ app, token: t2 }),
+    sessions.kill({ app, token: t2 }),
+    sessions.get({ app, token: t2 }),
+    sessions.get({ app, token: wrongType }),
+    sessions.get({ app, token: 'missing' }),
+    sessions.get({ app, token: t3 }),
+  ]
+  const values = (await Promise.allSettled(calls)).map((s) => (s.status === 'fulfilled' ? s.value : s.reason))
+  assert.equal(values[0], true)
+  assert.deepStrictEqual(values[1], { ownerId: 'o', data: { v: 10 } }, 'a get made after an update sees it')
+  assert.deepStrictEqual(values[2], { ownerId: 'o', data: { v: 2 } })
+  assert.equal(values[3], true)
+  assert.equal(values[4], undefined, 'a get made after a kill does not find the session')
+  assert.equal(values[5].code, 'ERR_REDIS')
+  assert.match(values[5].message, /WRONGTYPE/)
+  assert.equal(values[6], undefined)
+  assert.deepStrictEqual(values[7], { ownerId: 'o', data: { v: 3 } })
+})
