@@ -1,4 +1,5 @@
-//! Every workaround for a bug in a dependency (`fred` 10.1, `redis-protocol` 6), in one place.
+//! Every workaround for a bug in a dependency (`fred` 10.1, `redis-protocol` 6, `napi-derive` 3),
+//! in one place.
 //!
 //! Each bug is written up, ready to file upstream, in `docs/upstream.md`; each item below links
 //! its section and names the code that carries the workaround; that code's own doc says what
@@ -35,7 +36,11 @@
 //!   is started again with the reconnection backoff.
 //! - [Every `EVALSHA` is flushed on its own](../../docs/upstream.md#evalsha-flush): no workaround:
 //!   fred flushes every script however it is sent (typed `evalsha`, custom command, pipeline).
-//!   The cost is measured in the write-up.
+//!   The cost is measured in the write-up, with a batching script tried here and measured
+//!   slower.
+//! - [`js_name` on a `#[napi] const` renames the typings, not the export](../../docs/upstream.md#napi-const-js-name)
+//!   (napi-derive 3.7): the constants exported to JavaScript (`crate::migrate`) are named in
+//!   Rust as in JavaScript.
 
 pub mod cluster_redirect;
 pub mod deep_replies;
