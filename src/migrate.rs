@@ -48,8 +48,9 @@ use crate::validate;
 pub const MARKER_GRACE_SECS: u64 = 86_400;
 
 /// Largest `batchSize` of `migrateFromV1` (`SCAN COUNT`): a batch's keys are converted
-/// concurrently. Exported to JavaScript, which checks the option; named as in JavaScript because
-/// napi-derive does not export a const under its `js_name` (docs/upstream.md#napi-const-js-name).
+/// concurrently. Exported to JavaScript, which checks the option.
+// Named as in JavaScript: napi-derive does not export a const under its `js_name`
+// (docs/upstream.md#napi-const-js-name).
 #[napi_derive::napi]
 pub const MIGRATE_MAX_BATCH_SIZE: u32 = 100_000;
 
