@@ -110,10 +110,11 @@ function sessionInfos(text) {
 // option's name, and PEM Buffers become text; an absent or `null` option is left out (except
 // `maxRetriesPerRequest: null`, which means "no limit").
 
-function optionOf(options, field, type) {
+// `label`: the option's name in errors, when it is nested (`tls.rejectUnauthorized`).
+function optionOf(options, field, type, label = field) {
   const value = options[field]
   if (value === undefined || value === null) return undefined
-  if (typeof value !== type) throw typeError(field, `a ${type}`, value)
+  if (typeof value !== type) throw typeError(label, `a ${type}`, value)
   return value
 }
 
@@ -134,11 +135,7 @@ function tlsOption(options, field) {
     ca: pem(value.ca, 'tls.ca'),
     cert: pem(value.cert, 'tls.cert'),
     key: pem(value.key, 'tls.key'),
-    rejectUnauthorized: optionOf(
-      { 'tls.rejectUnauthorized': value.rejectUnauthorized },
-      'tls.rejectUnauthorized',
-      'boolean',
-    ),
+    rejectUnauthorized: optionOf(value, 'rejectUnauthorized', 'boolean', 'tls.rejectUnauthorized'),
   }
 }
 
@@ -220,7 +217,7 @@ function migrateOptions(options) {
 
 // The session methods, as a table: each entry reads and checks a call's arguments (throwing an
 // error that names the field) and returns the function that starts the native call with a call
-// id. `SpotsSessions` turns each entry into a method that returns a Promise (see `#invoke`).
+// id. `SpotsSessions` turns each entry into a method that returns a Promise (its `static` block).
 const CALLS = {
   create(o) {
     const app = string(o.app, 'app')

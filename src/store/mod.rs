@@ -236,18 +236,7 @@ impl SessionStore {
         keys: Vec<Key>,
         args: Vec<Value>,
     ) -> Result<R> {
-        let client = self.ready_client().await?;
-        let reply = if self.cluster {
-            let step = Step::Script(script);
-            self.send(Box::pin(self.redirects.run(&client, step, keys, args)))
-                .await
-        } else {
-            self.send(Box::pin(
-                script.evalsha_with_reload::<R, _, _>(&client, keys, args),
-            ))
-            .await
-        };
-        reply.map_err(|e| self.redis_error(e))
+        self.step(Step::Script(script), keys, args).await
     }
 
     /// A plain command on `key`, following `MOVED` and `ASK` on Redis Cluster.
@@ -257,11 +246,26 @@ impl SessionStore {
         key: Key,
         args: Vec<Value>,
     ) -> Result<R> {
+        self.step(Step::Command(name), vec![key], args).await
+    }
+
+    /// Sends `step` once the connection is ready. Only Redis Cluster goes through
+    /// [`Redirects::run`]: a single server has no redirection to follow, so its calls skip the
+    /// retry loop and the copies of the keys and arguments that each attempt of it makes.
+    async fn step<R: FromValue + Send>(
+        &self,
+        step: Step,
+        keys: Vec<Key>,
+        args: Vec<Value>,
+    ) -> Result<R> {
         let client = self.ready_client().await?;
-        let step = Step::Command(name);
-        self.send(Box::pin(self.redirects.run(&client, step, vec![key], args)))
-            .await
-            .map_err(|e| self.redis_error(e))
+        let reply = if self.cluster {
+            self.send(Box::pin(self.redirects.run(&client, step, keys, args)))
+                .await
+        } else {
+            self.send(Box::pin(step.send(&client, keys, args))).await
+        };
+        reply.map_err(|e| self.redis_error(e))
     }
 
     /// Whether the session at `session` holds exactly the fields `create` writes for these

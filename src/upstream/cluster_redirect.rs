@@ -93,6 +93,31 @@ pub enum Step {
     Command(&'static str),
 }
 
+impl Step {
+    /// Sends the step once on `client`, as it is: what a single server runs, and each attempt
+    /// of [`Redirects::run`] on Redis Cluster.
+    pub async fn send<R: FromValue>(
+        self,
+        client: &Client,
+        keys: Vec<Key>,
+        args: Vec<Value>,
+    ) -> std::result::Result<R, FredError> {
+        match self {
+            Step::Script(script) => script.evalsha_with_reload(client, keys, args).await,
+            Step::Command(name) => {
+                let mut line: Vec<Value> = keys.into_iter().map(Value::from).collect();
+                line.extend(args);
+                client
+                    .custom(
+                        CustomCommand::new_static(name, ClusterHash::FirstKey, false),
+                        line,
+                    )
+                    .await
+            }
+        }
+    }
+}
+
 /// Runs cluster steps on the session connection, retrying redirected ones (see the module
 /// docs). Owns the transaction client, which is opened only when a call is first `ASK`ed.
 pub struct Redirects {
@@ -125,7 +150,7 @@ impl Redirects {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let refusal: FredError = if redirected < PLAIN_ATTEMPTS {
-                match send(session, step, keys.clone(), args.clone()).await {
+                match step.send(session, keys.clone(), args.clone()).await {
                     Err(e) if is_redirect_refusal(&e) => e,
                     other => return other,
                 }
@@ -256,26 +281,6 @@ impl Redirects {
 
 /// The step on the session connection, as one `EVALSHA` (loading the script on `NOSCRIPT`) or
 /// one command.
-async fn send<R: FromValue>(
-    client: &Client,
-    step: Step,
-    keys: Vec<Key>,
-    args: Vec<Value>,
-) -> std::result::Result<R, FredError> {
-    match step {
-        Step::Script(script) => script.evalsha_with_reload(client, keys, args).await,
-        Step::Command(name) => {
-            let mut line: Vec<Value> = keys.into_iter().map(Value::from).collect();
-            line.extend(args);
-            client
-                .custom(
-                    CustomCommand::new_static(name, ClusterHash::FirstKey, false),
-                    line,
-                )
-                .await
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
