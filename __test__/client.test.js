@@ -347,8 +347,8 @@ defineClientSuite('client on a single server', {
     })
 
     // fred 10.1 / redis-protocol 6 drop an error reply that is not UTF-8 and shift every later
-    // reply on that connection (README, `client`): the session methods never share a
-    // connection with arbitrary commands, so such replies only ever reach ioredis.
+    // reply on that connection (docs/upstream.md#non-utf8-error-reply): the session methods
+    // never share a connection with arbitrary commands, so such replies only ever reach ioredis.
     test(
       'error replies that are not UTF-8: ioredis rejects with ReplyError and keeps working; the sessions are untouched',
       GUARD,

@@ -306,9 +306,8 @@ impl Options {
             // Calls wait for a connection in `Link::ready`, which applies `offlineQueueLimit`;
             // fred's own channel only holds what is on its way to a connection that is up.
             max_command_buffer_len: 0,
-            // A slot being migrated can bounce a command between MOVED and ASK several times;
-            // fred's default of 5 fails such calls during a routine resharding.
-            max_redirections: 32,
+            // `max_redirections` stays fred's: a single server or Sentinel never redirects, and
+            // on Cluster `upstream::cluster_redirect` sets its own for each connection.
             ..ConnectionConfig::default()
         }
     }

@@ -38,6 +38,10 @@
 //!   fred flushes every script however it is sent (typed `evalsha`, custom command, pipeline).
 //!   The cost is measured in the write-up, with a batching script tried here and measured
 //!   slower.
+//! - [A non-UTF-8 error reply shifts every later reply](../../docs/upstream.md#non-utf8-error-reply):
+//!   not in Rust. The sessions connection only ever carries the session methods' own commands,
+//!   whose error replies echo no caller bytes; `sessions.client`, where applications send
+//!   anything, is ioredis on connections of its own (`index.js`, `redis-client.js`).
 //! - [`js_name` on a `#[napi] const` renames the typings, not the export](../../docs/upstream.md#napi-const-js-name)
 //!   (napi-derive 3.7): the constants exported to JavaScript (`crate::migrate`) are named in
 //!   Rust as in JavaScript.
