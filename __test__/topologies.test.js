@@ -349,11 +349,13 @@ defineSessionSuite('Redis Cluster (3 masters)', {
 
     // Every call succeeds through a live resharding: fred 10.1.0 follows ASK wrongly, so the
     // library turns fred's redirection handling off and follows MOVED / ASK itself
-    // (src/upstream/cluster_redirect.rs, docs/upstream.md). Two slots migrate at once, key by key: the
-    // slot of session F (which every worker reads and writes) and the slot of owner o0's index
-    // (which every create, refresh and kill of o0's sessions touches). The hot key of each moves
-    // first, then fillers in small batches with a second between batches, so for several
-    // seconds calls on the hot keys are answered ASK by the source node.
+    // (src/upstream/cluster_redirect.rs, docs/upstream.md). Two slots migrate at once, key by
+    // key, from one node to one other: the slot of session F (which every worker reads and
+    // writes) and the slot of a hot owner's index (which every create, refresh and kill of that
+    // owner's sessions touches). The hot key of each moves first, then fillers in small batches
+    // with a second between batches, so for several seconds calls on the hot keys are answered
+    // ASK by the source node. (Both slots go the same way: see migrateSlot in
+    // helpers/cluster.js for why concurrent migrations must not cross.)
     test('Cluster: resharding with c=64 get/update/refresh/create/kill in flight: every call succeeds, nothing is lost, the same instance works afterwards', async (t) => {
       const h = ctx.handle
       const s = ctx.open({ commandTimeout: 10_000 })
@@ -367,7 +369,19 @@ defineSessionSuite('Redis Cluster (3 masters)', {
 
       await Promise.all(h.nodes.map((n) => n.command('CONFIG', 'RESETSTAT')))
       const F_DATA = { frozen: true, n: 1.5, s: 'é' }
-      const F = await s.create({ app, ownerId: 'shared', data: F_DATA, duration: 3600 })
+      // F, and an owner whose index lives on F's node in another slot: a new F until one does
+      // (each try is a one-in-three chance per owner).
+      let F, fSlot, hotOwner, iSlot
+      for (let attempt = 0; attempt < 50 && hotOwner === undefined; attempt++) {
+        F = await s.create({ app, ownerId: 'shared', data: F_DATA, duration: 3600 })
+        fSlot = await h.slotOf(sessionKey(app, F))
+        const fNode = await h.nodeForSlot(fSlot)
+        for (let o = 0; o < OWNERS && hotOwner === undefined; o++) {
+          const slot = await h.slotOf(indexKey(app, `o${o}`))
+          if (slot !== fSlot && (await h.nodeForSlot(slot)) === fNode) [hotOwner, iSlot] = [`o${o}`, slot]
+        }
+      }
+      assert.ok(hotOwner, "an owner's index on the node of F's slot")
       const workers = await Promise.all(
         Array.from({ length: WORKERS }, async (_, w) => {
           const owner = `o${w % OWNERS}`
@@ -382,18 +396,13 @@ defineSessionSuite('Redis Cluster (3 masters)', {
         }),
       )
 
-      const fSlot = await h.slotOf(sessionKey(app, F))
-      const iSlot = await h.slotOf(indexKey(app, 'o0'))
-      assert.notEqual(fSlot, iSlot, 'two different slots (the session key and the index key hash apart)')
+      const from = await h.nodeForSlot(fSlot)
+      const to = h.nodes.find((n) => n !== from)
       const plan = []
       for (const [slot, hot] of [
         [fSlot, sessionKey(app, F)],
-        [iSlot, indexKey(app, 'o0')],
+        [iSlot, indexKey(app, hotOwner)],
       ]) {
-        const from = await h.nodeForSlot(slot)
-        const to =
-          h.nodes.find((n) => n !== from && !plan.some((p) => p.from === n || p.to === n)) ??
-          h.nodes.find((n) => n !== from)
         const tag = tagForSlot(slot)
         for (let i = 0; i < FILLERS; i++) await from.command('SET', `{${tag}}:fill:${i}`, String(i))
         plan.push({ slot, hot, from, to })

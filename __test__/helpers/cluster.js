@@ -211,6 +211,52 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
       return null
     }
 
+    // The migrations under way: { src, dst } each (see migrateSlot).
+    const migrating = new Set()
+
+    async function migrate(slot, src, dst, { batchSize, timeoutMs, replace, onBatch, first }) {
+      await dst.command('CLUSTER', 'SETSLOT', slot, 'IMPORTING', src.id)
+      await src.command('CLUSTER', 'SETSLOT', slot, 'MIGRATING', dst.id)
+      let moved = 0
+      const firstKeys = []
+      for (const k of first) if ((await src.command('EXISTS', k)) === 1) firstKeys.push(k)
+      for (let pending = firstKeys; ; pending = []) {
+        const keys = pending.length > 0 ? pending : await src.command('CLUSTER', 'GETKEYSINSLOT', slot, batchSize)
+        if (keys.length === 0) break
+        await src.command('MIGRATE', HOST, dst.port, '', 0, timeoutMs, ...(replace ? ['REPLACE'] : []), 'KEYS', ...keys)
+        moved += keys.length
+        if (onBatch) await onBatch(keys)
+      }
+      await dst.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id)
+      await src.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id)
+      for (const n of liveNodes()) {
+        if (n !== src && n !== dst) await n.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id)
+      }
+      // A node can still take the slot back from gossip sent before the source gave it up, when
+      // the source's config epoch is higher: after a grace period, make the target's epoch the
+      // highest and tell the stragglers again.
+      const settleFrom = Date.now() + 2000
+      await waitFor(
+        `every node to see slot ${slot} on ${dst.port}`,
+        async () => {
+          let agreed = true
+          for (const n of liveNodes()) {
+            const ranges = await n.command('CLUSTER', 'SLOTS')
+            const r = ranges.find((x) => slot >= x[0] && slot <= x[1])
+            if (r && r[2][1] === dst.port) continue
+            agreed = false
+            if (Date.now() > settleFrom) {
+              await dst.command('CLUSTER', 'BUMPEPOCH').catch(() => {})
+              await n.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id).catch(() => {})
+            }
+          }
+          return agreed
+        },
+        30_000,
+      )
+      return moved
+    }
+
     return {
       dir,
       nodes,
@@ -289,58 +335,27 @@ async function startCluster({ masters = 3, replicas = 0, args: extraArgs = [] } 
         const src = byPort(from)
         const dst = byPort(to)
         if (src === dst) throw new Error('migrateSlot: source and target are the same node')
+        // Migrations at the same time must not cross (a node the target of one and the source
+        // of another). Closing a slot bumps the target's config epoch; a node that imported a
+        // slot elsewhere may then have a higher epoch than the target of the slot it is giving
+        // away, and its gossip from before it gave that slot up makes the target hand the slot
+        // back and delete every key in it (Redis's "dirty slot" rule in
+        // clusterUpdateSlotsConfigWith): acknowledged writes vanish, through no fault of the
+        // client.
+        for (const m of migrating) {
+          if (m.src === dst || m.dst === src) {
+            throw new Error(`migrateSlot: ${src.port} -> ${dst.port} crosses ${m.src.port} -> ${m.dst.port}`)
+          }
+        }
         const owner = await nodeForSlot(slot)
         if (owner !== src) throw new Error(`migrateSlot: slot ${slot} is served by ${owner?.port}, not ${src.port}`)
-        await dst.command('CLUSTER', 'SETSLOT', slot, 'IMPORTING', src.id)
-        await src.command('CLUSTER', 'SETSLOT', slot, 'MIGRATING', dst.id)
-        let moved = 0
-        const firstKeys = []
-        for (const k of first) if ((await src.command('EXISTS', k)) === 1) firstKeys.push(k)
-        for (let pending = firstKeys; ; pending = []) {
-          const keys = pending.length > 0 ? pending : await src.command('CLUSTER', 'GETKEYSINSLOT', slot, batchSize)
-          if (keys.length === 0) break
-          await src.command(
-            'MIGRATE',
-            HOST,
-            dst.port,
-            '',
-            0,
-            timeoutMs,
-            ...(replace ? ['REPLACE'] : []),
-            'KEYS',
-            ...keys,
-          )
-          moved += keys.length
-          if (onBatch) await onBatch(keys)
+        const mine = { src, dst }
+        migrating.add(mine)
+        try {
+          return await migrate(slot, src, dst, { batchSize, timeoutMs, replace, onBatch, first })
+        } finally {
+          migrating.delete(mine)
         }
-        await dst.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id)
-        await src.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id)
-        for (const n of liveNodes()) {
-          if (n !== src && n !== dst) await n.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id)
-        }
-        // A node can take the slot back from gossip sent before the source gave it up, when the
-        // source's config epoch is higher (likelier while two slots move at once): after a
-        // grace period, make the target's epoch the highest and tell the stragglers again.
-        const settleFrom = Date.now() + 2000
-        await waitFor(
-          `every node to see slot ${slot} on ${dst.port}`,
-          async () => {
-            let agreed = true
-            for (const n of liveNodes()) {
-              const ranges = await n.command('CLUSTER', 'SLOTS')
-              const r = ranges.find((x) => slot >= x[0] && slot <= x[1])
-              if (r && r[2][1] === dst.port) continue
-              agreed = false
-              if (Date.now() > settleFrom) {
-                await dst.command('CLUSTER', 'BUMPEPOCH').catch(() => {})
-                await n.command('CLUSTER', 'SETSLOT', slot, 'NODE', dst.id).catch(() => {})
-              }
-            }
-            return agreed
-          },
-          30_000,
-        )
-        return moved
       },
     }
   } catch (e) {
