@@ -39,7 +39,7 @@ const app = 'contract-app'
 
 before(async () => {
   server = await startRedis()
-  sessions = new SpotsSessions({ connectionString: server.url, commandTimeout: 2000 })
+  sessions = new SpotsSessions({ connectionString: server.url, commandTimeout: 10_000 })
 })
 
 after(async () => {

@@ -52,8 +52,10 @@ async function scenario(t, { hard, options = {}, app }) {
       await server.stop({ hard })
       atStop = calls.filter((c) => !c.settled) // in flight once the process is gone
       await sleep(DOWN_MS)
-      server = await startRedis({ port, dir, appendonly: true, args: REDIS_ARGS })
+      // Taken before the start: the client may reconnect and settle its re-sent calls before
+      // startRedis's own readiness poll sees the server, and nothing settles while none runs.
       backAt = Date.now()
+      server = await startRedis({ port, dir, appendonly: true, args: REDIS_ARGS })
     })()
 
     function launch() {

@@ -15,7 +15,7 @@ let sessions
 const instances = []
 
 function open(extra = {}) {
-  const s = new SpotsSessions({ connectionString: server.url, commandTimeout: 2000, ...extra })
+  const s = new SpotsSessions({ connectionString: server.url, commandTimeout: 10_000, ...extra })
   instances.push(s)
   return s
 }

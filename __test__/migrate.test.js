@@ -104,8 +104,8 @@ describe('migrateFromV1 on a single server', () => {
       app: 'app-1',
       ownerId: '42',
       data: {},
-      duration: 5,
-      token: await b64.create({ app: 'app-1', ownerId: 42, data: {}, duration: 5 }),
+      duration: 30,
+      token: await b64.create({ app: 'app-1', ownerId: 42, data: {}, duration: 30 }),
     })
     const tokens = made.map((m) => m.token).join('')
     assert.ok(tokens.includes('/') && tokens.includes('+'), 'base64 tokens with / and +')
