@@ -279,9 +279,6 @@ impl Redirects {
     }
 }
 
-/// The step on the session connection, as one `EVALSHA` (loading the script on `NOSCRIPT`) or
-/// one command.
-
 #[cfg(test)]
 mod tests {
     use super::*;
