@@ -371,17 +371,19 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       const F_DATA = { frozen: true, n: 1.5, s: 'é' }
       // F, and an owner whose index lives on F's node in another slot: a new F until one does
       // (each try is a one-in-three chance per owner).
-      let F, fSlot, hotOwner, iSlot
-      for (let attempt = 0; attempt < 50 && hotOwner === undefined; attempt++) {
+      const indexes = []
+      for (let o = 0; o < OWNERS; o++) {
+        const slot = await h.slotOf(indexKey(app, `o${o}`))
+        indexes.push({ owner: `o${o}`, slot, node: await h.nodeForSlot(slot) })
+      }
+      let F, fSlot, hotIndex
+      for (let attempt = 0; attempt < 50 && hotIndex === undefined; attempt++) {
         F = await s.create({ app, ownerId: 'shared', data: F_DATA, duration: 3600 })
         fSlot = await h.slotOf(sessionKey(app, F))
         const fNode = await h.nodeForSlot(fSlot)
-        for (let o = 0; o < OWNERS && hotOwner === undefined; o++) {
-          const slot = await h.slotOf(indexKey(app, `o${o}`))
-          if (slot !== fSlot && (await h.nodeForSlot(slot)) === fNode) [hotOwner, iSlot] = [`o${o}`, slot]
-        }
+        hotIndex = indexes.find((i) => i.slot !== fSlot && i.node === fNode)
       }
-      assert.ok(hotOwner, "an owner's index on the node of F's slot")
+      assert.ok(hotIndex, "an owner's index on the node of F's slot")
       const workers = await Promise.all(
         Array.from({ length: WORKERS }, async (_, w) => {
           const owner = `o${w % OWNERS}`
@@ -401,7 +403,7 @@ defineSessionSuite('Redis Cluster (3 masters)', {
       const plan = []
       for (const [slot, hot] of [
         [fSlot, sessionKey(app, F)],
-        [iSlot, indexKey(app, hotOwner)],
+        [hotIndex.slot, indexKey(app, hotIndex.owner)],
       ]) {
         const tag = tagForSlot(slot)
         for (let i = 0; i < FILLERS; i++) await from.command('SET', `{${tag}}:fill:${i}`, String(i))
