@@ -41,8 +41,11 @@ export declare class NativeSessions {
   refresh(id: number, app: string, token: string, duration: number): void
   /** Starts `update`; resolves to whether the session existed. */
   update(id: number, app: string, token: string, data: string): void
-  /** Starts `kill`; resolves to whether the session existed. */
-  kill(id: number, app: string, token: string): void
+  /**
+   * Starts `kill`; resolves to whether the session existed (and, with `owner_id`, was that
+   * owner's: another owner's session is left alone).
+   */
+  kill(id: number, app: string, token: string, ownerId?: string | undefined | null): void
   /**
    * Starts `killAll`; resolves to whether at least one session was killed. The session of
    * `except_token`, when given, is kept.
@@ -54,12 +57,18 @@ export declare class NativeSessions {
   disconnect(): void
   /** Whether calls are in flight: keeps Node's event loop alive only while they are. */
   setActive(active: boolean): void
-  /** Starts `list`; resolves to the JSON text `[[sessionId, createdAt, expiresAt, data], …]`. */
-  list(id: number, app: string, ownerId: string): void
+  /**
+   * Starts `list`; resolves to the JSON text `[[sessionId, createdAt, expiresAt, data], …]`:
+   * at most `limit` sessions (the newest-created) when given.
+   */
+  list(id: number, app: string, ownerId: string, limit?: number | undefined | null): void
   /** Starts `count`; resolves to the number of live sessions as decimal text. */
   count(id: number, app: string, ownerId: string): void
-  /** Starts `kill` addressed by session id (see [`session_id_of`]). */
-  killSessionId(id: number, app: string, sessionId: string): void
+  /**
+   * Starts `kill` addressed by session id (see [`session_id_of`]); with `owner_id`, only a
+   * session of that owner is killed.
+   */
+  killSessionId(id: number, app: string, sessionId: string, ownerId?: string | undefined | null): void
   /** Starts `get` with `refresh`; resolves as `get`. */
   getRefresh(id: number, app: string, token: string, refresh: number): void
   /** Starts `rotate`; resolves to the new token, or `undefined` when not found. */
@@ -119,6 +128,12 @@ export declare const enum ErrorCode {
    * sessions (not an error: see `SessionStore::watch_eviction_policy`).
    */
   EvictionWarning = 'SPOTS_SESSIONS_EVICTION',
+  /**
+   * The `code` of the process warning emitted, once per process, when an instance is made
+   * with a `tokenSize` under 16 bytes: session ids are unkeyed SHA-256 prefixes of the
+   * tokens, so a leaked id of a short token can be searched for offline.
+   */
+  WeakTokenWarning = 'SPOTS_SESSIONS_WEAK_TOKEN',
 }
 
 /** `migrateFromV1`'s default `batchSize`. Exported to JavaScript, which applies it. */

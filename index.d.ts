@@ -109,6 +109,8 @@ export interface KillSessionDto {
   token: string
   /** Give `token` or `sessionId`, not both. */
   sessionId?: undefined
+  /** Kill only if the session is this owner's (`false` otherwise, and it lives on). */
+  ownerId?: string
 }
 
 /** Arguments of {@link SpotsSessions.kill} addressed by session id instead of token. */
@@ -118,6 +120,11 @@ export interface KillSessionByIdDto {
   sessionId: string
   /** Give `token` or `sessionId`, not both. */
   token?: undefined
+  /**
+   * Kill only if the session is this owner's (`false` otherwise, and it lives on). Pass the
+   * signed-in user here: session ids are shown in pages and logs, and without it any id kills.
+   */
+  ownerId?: string
 }
 
 /** Arguments of {@link SpotsSessions.killAll}. */
@@ -128,11 +135,17 @@ export interface KillAllSessionsDto {
   exceptToken?: string
 }
 
-/** Arguments of {@link SpotsSessions.list} and {@link SpotsSessions.count}. */
-export interface ListSessionsDto {
+/** Arguments of {@link SpotsSessions.count}. */
+export interface CountSessionsDto {
   app: string
   /** A number is turned into a string, as everywhere else. */
   ownerId: string
+}
+
+/** Arguments of {@link SpotsSessions.list}. */
+export interface ListSessionsDto extends CountSessionsDto {
+  /** At most this many sessions (a whole number of at least 1), the newest-created. */
+  limit?: number
 }
 
 /** Arguments of {@link SpotsSessions.rotate}. */
@@ -282,7 +295,10 @@ export declare class SpotsSessions<Client extends Redis | Cluster = Redis> {
    */
   update<T extends object = SessionData>(dto: UpdateSessionDto<T>): Promise<boolean>
 
-  /** Deletes the session (by token or by session id). `false` if it did not exist. */
+  /**
+   * Deletes the session (by token or by session id). `false` if it did not exist, or if
+   * `ownerId` is given and the session is another owner's.
+   */
   kill(dto: KillSessionDto | KillSessionByIdDto): Promise<boolean>
 
   /**
@@ -299,11 +315,11 @@ export declare class SpotsSessions<Client extends Redis | Cluster = Redis> {
    */
   migrateFromV1(options?: MigrateFromV1Options): Promise<MigrationReport>
 
-  /** Every live session of `ownerId` in `app`, newest first. */
+  /** Every live session of `ownerId` in `app` (at most `limit`), newest first. */
   list<T extends object = SessionData>(dto: ListSessionsDto): Promise<Array<SessionInfo<T>>>
 
   /** How many live sessions `ownerId` has in `app` (exact). */
-  count(dto: ListSessionsDto): Promise<number>
+  count(dto: CountSessionsDto): Promise<number>
 
   /**
    * Moves the session to a new token, which it resolves to (`undefined` if not found): same

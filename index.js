@@ -20,6 +20,22 @@ const {
 } = require('./binding.js')
 const { clientOptionsOf, ioredisArguments, createClient, quitClient } = require('./redis-client.js')
 
+// An own property of `object`, never an inherited one: options and call arguments are read
+// through this, so that a polluted `Object.prototype` (a prototype-pollution bug anywhere in the
+// application, `Object.prototype.tls = { rejectUnauthorized: false }`, say) changes nothing here.
+function own(object, field) {
+  return Object.hasOwn(object, field) ? object[field] : undefined
+}
+
+// A fresh object without a prototype, for what crosses to the native side: napi reads its
+// fields as properties, which would otherwise find inherited ones for those left out.
+function bare(fields) {
+  return Object.assign(Object.create(null), fields)
+}
+
+// The first tokenSize under 16 bytes warns, once per process (see ErrorCode.WeakTokenWarning).
+let weakTokenWarned = false
+
 function codedError(Ctor, code, message) {
   const err = new Ctor(message)
   err.code = code
@@ -112,7 +128,7 @@ function sessionInfos(text) {
 
 // `label`: the option's name in errors, when it is nested (`tls.rejectUnauthorized`).
 function optionOf(options, field, type, label = field) {
-  const value = options[field]
+  const value = own(options, field)
   if (value === undefined || value === null) return undefined
   if (typeof value !== type) throw typeError(label, `a ${type}`, value)
   return value
@@ -128,29 +144,29 @@ function pem(value, field) {
 
 // ioredis's `tls` option: `true`/`false`, or `{ ca, cert, key, rejectUnauthorized }`.
 function tlsOption(options, field) {
-  const value = options[field]
+  const value = own(options, field)
   if (value === undefined || value === null || typeof value === 'boolean') return value ?? undefined
   if (typeof value !== 'object' || isArray(value)) throw typeError(field, 'true or an object', value)
-  return {
-    ca: pem(value.ca, 'tls.ca'),
-    cert: pem(value.cert, 'tls.cert'),
-    key: pem(value.key, 'tls.key'),
+  return bare({
+    ca: pem(own(value, 'ca'), 'tls.ca'),
+    cert: pem(own(value, 'cert'), 'tls.cert'),
+    key: pem(own(value, 'key'), 'tls.key'),
     rejectUnauthorized: optionOf(value, 'rejectUnauthorized', 'boolean', 'tls.rejectUnauthorized'),
-  }
+  })
 }
 
 function nodesOption(options, field) {
-  const value = options[field]
+  const value = own(options, field)
   if (value === undefined || value === null) return undefined
   if (!isArray(value)) throw typeError(field, 'an array of { host, port }', value)
-  return value.map((node, i) => {
+  return Array.from(value, (node, i) => {
     if (node === null || typeof node !== 'object') throw typeError(`${field}[${i}]`, 'a { host, port } object', node)
-    return { host: optionOf(node, 'host', 'string'), port: optionOf(node, 'port', 'number') }
+    return bare({ host: optionOf(node, 'host', 'string'), port: optionOf(node, 'port', 'number') })
   })
 }
 
 function retriesOption(options, field) {
-  return options[field] === null ? null : optionOf(options, field, 'number')
+  return own(options, field) === null ? null : optionOf(options, field, 'number')
 }
 
 // Every option of `SessionsOptions` (binding.d.ts) with its check: a `typeof` name, or a function
@@ -177,13 +193,13 @@ const OPTIONS = {
 }
 
 function nativeOptions(options) {
-  if (options === undefined || options === null) return {}
-  if (typeof options === 'string') return { connectionString: options }
+  if (options === undefined || options === null) return bare({})
+  if (typeof options === 'string') return bare({ connectionString: options })
   if (typeof options !== 'object' || isArray(options)) {
     throw typeError('options', 'a connection string or an options object', options)
   }
-  const native = {}
-  for (const field in OPTIONS) {
+  const native = bare({})
+  for (const field of Object.keys(OPTIONS)) {
     const check = OPTIONS[field]
     const value = typeof check === 'string' ? optionOf(options, field, check) : check(options, field)
     if (value !== undefined) native[field] = value
@@ -204,7 +220,7 @@ function migrateOptions(options) {
       `batchSize: must be a whole number from 1 to ${MIGRATE_MAX_BATCH_SIZE}, got ${batchSize}`,
     )
   }
-  const onProgress = options.onProgress ?? undefined
+  const onProgress = own(options, 'onProgress') ?? undefined
   if (onProgress !== undefined && typeof onProgress !== 'function')
     throw typeError('onProgress', 'a function', onProgress)
   return {
@@ -220,70 +236,77 @@ function migrateOptions(options) {
 // id. `SpotsSessions` turns each entry into a method that returns a Promise (its `static` block).
 const CALLS = {
   create(o) {
-    const app = string(o.app, 'app')
-    const ownerId = ownerString(o.ownerId)
-    const data = dataJson(o.data, true)
-    const secs = duration(o.duration, true)
-    const maxAge = optionalNumber(o.maxAge, 'maxAge', 'a number of seconds')
-    const maxSessions = optionalNumber(o.maxSessions, 'maxSessions', 'a number')
+    const app = string(own(o, 'app'), 'app')
+    const ownerId = ownerString(own(o, 'ownerId'))
+    const data = dataJson(own(o, 'data'), true)
+    const secs = duration(own(o, 'duration'), true)
+    const maxAge = optionalNumber(own(o, 'maxAge'), 'maxAge', 'a number of seconds')
+    const maxSessions = optionalNumber(own(o, 'maxSessions'), 'maxSessions', 'a number')
     return (native, id) => native.create(id, app, ownerId, data, secs, maxAge, maxSessions)
   },
   get(o) {
-    const app = string(o.app, 'app')
-    const token = string(o.token, 'token')
-    const refresh = optionalNumber(o.refresh, 'refresh', 'a number of seconds')
+    const app = string(own(o, 'app'), 'app')
+    const token = string(own(o, 'token'), 'token')
+    const refresh = optionalNumber(own(o, 'refresh'), 'refresh', 'a number of seconds')
     if (refresh === undefined) return (native, id) => native.get(id, app, token)
     return (native, id) => native.getRefresh(id, app, token, refresh)
   },
   refresh(o) {
-    const app = string(o.app, 'app')
-    const token = string(o.token, 'token')
-    const secs = duration(o.duration, false)
+    const app = string(own(o, 'app'), 'app')
+    const token = string(own(o, 'token'), 'token')
+    const secs = duration(own(o, 'duration'), false)
     return (native, id) => native.refresh(id, app, token, secs)
   },
   update(o) {
-    const app = string(o.app, 'app')
-    const token = string(o.token, 'token')
-    const data = dataJson(o.data, false)
+    const app = string(own(o, 'app'), 'app')
+    const token = string(own(o, 'token'), 'token')
+    const data = dataJson(own(o, 'data'), false)
     return (native, id) => native.update(id, app, token, data)
   },
   kill(o) {
-    const app = string(o.app, 'app')
+    const app = string(own(o, 'app'), 'app')
+    const given = own(o, 'token')
+    const sessionId = own(o, 'sessionId')
     // Exactly one of token and sessionId.
-    const hasId = o.sessionId !== undefined && o.sessionId !== null
-    if (hasId && o.token !== undefined && o.token !== null) {
+    const hasId = sessionId !== undefined && sessionId !== null
+    if (hasId && given !== undefined && given !== null) {
       throw valueError('token, sessionId: give exactly one of them, not both')
     }
+    // With ownerId, only a session of that owner is killed: a sessionId is shown in pages and
+    // logs, so an application must not let one user sign out another by id.
+    const owner = own(o, 'ownerId')
+    const ownerId = owner === undefined || owner === null ? undefined : ownerString(owner)
     if (hasId) {
-      const sessionId = string(o.sessionId, 'sessionId')
-      return (native, id) => native.killSessionId(id, app, sessionId)
+      const idText = string(sessionId, 'sessionId')
+      return (native, id) => native.killSessionId(id, app, idText, ownerId)
     }
-    if (o.token === undefined || o.token === null) {
-      throw typeError('token', 'a string (or give sessionId instead)', o.token)
+    if (given === undefined || given === null) {
+      throw typeError('token', 'a string (or give sessionId instead)', given)
     }
-    const token = string(o.token, 'token')
-    return (native, id) => native.kill(id, app, token)
+    const token = string(given, 'token')
+    return (native, id) => native.kill(id, app, token, ownerId)
   },
   killAll(o) {
-    const app = string(o.app, 'app')
-    const ownerId = ownerString(o.ownerId)
-    const except =
-      o.exceptToken === undefined || o.exceptToken === null ? undefined : string(o.exceptToken, 'exceptToken')
+    const app = string(own(o, 'app'), 'app')
+    const ownerId = ownerString(own(o, 'ownerId'))
+    const exceptToken = own(o, 'exceptToken')
+    const except = exceptToken === undefined || exceptToken === null ? undefined : string(exceptToken, 'exceptToken')
     return (native, id) => native.killAll(id, app, ownerId, except)
   },
   list(o) {
-    const app = string(o.app, 'app')
-    const ownerId = ownerString(o.ownerId)
-    return (native, id) => native.list(id, app, ownerId)
+    const app = string(own(o, 'app'), 'app')
+    const ownerId = ownerString(own(o, 'ownerId'))
+    const limit = optionalNumber(own(o, 'limit'), 'limit', 'a whole number of sessions')
+    return (native, id) => native.list(id, app, ownerId, limit)
   },
   count(o) {
-    const app = string(o.app, 'app')
-    const ownerId = ownerString(o.ownerId)
+    const app = string(own(o, 'app'), 'app')
+    const ownerId = ownerString(own(o, 'ownerId'))
     return (native, id) => native.count(id, app, ownerId)
   },
   rotate(o) {
-    const app = string(o.app, 'app')
-    const token = string(o.token, 'token')
+    const app = string(own(o, 'app'), 'app')
+    const token = string(own(o, 'token'), 'token')
     return (native, id) => native.rotate(id, app, token)
   },
 }
@@ -323,6 +346,15 @@ class SpotsSessions {
     }
     this.#nativeOptions = opts
     this.#options = clientOptionsOf(options)
+    if (opts.tokenSize !== undefined && opts.tokenSize < 16 && !weakTokenWarned) {
+      weakTokenWarned = true
+      process.emitWarning(
+        `tokenSize ${opts.tokenSize} is under 16 bytes: a session id (an unkeyed SHA-256 prefix of the token) ` +
+          'that leaks, from a log or a copy of the keyspace, lets an attacker search for its token offline. ' +
+          'Use 16 bytes or more (the default is 128).',
+        { code: ErrorCode.WeakTokenWarning },
+      )
+    }
   }
 
   // The batch callback lives as long as the native instance (a threadsafe function holds it), so

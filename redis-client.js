@@ -11,13 +11,19 @@
 /** PEM fields of the `tls` option that the sessions' connection uses too. */
 const TLS_FIELDS = ['ca', 'cert', 'key', 'rejectUnauthorized']
 
+// An own property, never an inherited one (a polluted `Object.prototype` changes nothing).
+const own = (object, field) => (Object.hasOwn(object, field) ? object[field] : undefined)
+
 // ioredis's `tls`: the caller's CA, certificate, key and `rejectUnauthorized` as given (strings,
 // Buffers or arrays: Node's `tls.connect` takes them all), or `{}` (the system's CAs) when TLS
 // was asked for by `tls: true` or a `rediss…` scheme.
 function tlsOf(value) {
   const tls = {}
   if (value !== null && typeof value === 'object') {
-    for (const field of TLS_FIELDS) if (value[field] !== undefined && value[field] !== null) tls[field] = value[field]
+    for (const field of TLS_FIELDS) {
+      const given = own(value, field)
+      if (given !== undefined && given !== null) tls[field] = given
+    }
   }
   return tls
 }
@@ -25,8 +31,8 @@ function tlsOf(value) {
 /** The caller's options that `client` uses besides the parsed connection, read once. */
 function clientOptionsOf(options) {
   if (options === null || typeof options !== 'object') return {}
-  const { tls, connectTimeout, commandTimeout, maxRetriesPerRequest, enableOfflineQueue } = options
-  return { tls, connectTimeout, commandTimeout, maxRetriesPerRequest, enableOfflineQueue }
+  const fields = ['tls', 'connectTimeout', 'commandTimeout', 'maxRetriesPerRequest', 'enableOfflineQueue']
+  return Object.fromEntries(fields.map((field) => [field, own(options, field)]))
 }
 
 const nodesOf = (connection) => connection.nodes.map(({ host, port }) => ({ host, port }))
@@ -45,7 +51,7 @@ const nodesOf = (connection) => connection.nodes.map(({ host, port }) => ({ host
  *   `new Redis(options)`, or `new Redis.Cluster(nodes, options)`.
  */
 function ioredisArguments(connection, options) {
-  const given = options !== null && typeof options === 'object' ? options : {}
+  const given = clientOptionsOf(options)
   const server = {}
   if (connection.username !== undefined && connection.username !== null) server.username = connection.username
   if (connection.password !== undefined && connection.password !== null) server.password = connection.password

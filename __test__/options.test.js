@@ -82,5 +82,6 @@ test('error codes come from the Rust ErrorCode enum', async () => {
     'ERR_REDIS_PROTOCOL',
     'ERR_REDIS_TIMEOUT',
     'SPOTS_SESSIONS_EVICTION',
+    'SPOTS_SESSIONS_WEAK_TOKEN',
   ])
 })

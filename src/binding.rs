@@ -58,6 +58,17 @@ fn both<A, B>(a: Result<A>, b: Result<B>) -> Result<(A, B)> {
     Ok((a?, b?))
 }
 
+/// Checked arguments followed by the optional `ownerId` of `kill`, checked after them.
+fn with_owner<A>(
+    args: Result<A>,
+    owner_id: Option<JsString>,
+) -> napi::Result<Result<(A, Option<Vec<u8>>)>> {
+    let owner = owner_id
+        .map(|owner| read_name("ownerId", owner))
+        .transpose()?;
+    Ok(args.and_then(|args| Ok((args, owner.transpose()?))))
+}
+
 fn to_napi(err: Error) -> napi::Error {
     napi::Error::new(Status::InvalidArg, err.to_string())
 }
@@ -293,12 +304,20 @@ impl NativeSessions {
         Ok(())
     }
 
-    /// Starts `kill`; resolves to whether the session existed.
+    /// Starts `kill`; resolves to whether the session existed (and, with `owner_id`, was that
+    /// owner's: another owner's session is left alone).
     #[napi]
-    pub fn kill(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
-        let args = both(read_name("app", app)?, read_name("token", token)?);
-        self.dispatch(id, args, |store, (app, token)| async move {
-            store.kill(&app, &token).await
+    pub fn kill(
+        &self,
+        id: u32,
+        app: JsString,
+        token: JsString,
+        owner_id: Option<JsString>,
+    ) -> napi::Result<()> {
+        let names = both(read_name("app", app)?, read_name("token", token)?);
+        let args = with_owner(names, owner_id)?;
+        self.dispatch(id, args, |store, ((app, token), owner)| async move {
+            store.kill(&app, &token, owner.as_deref()).await
         });
         Ok(())
     }
@@ -348,12 +367,21 @@ impl NativeSessions {
         self.bridge.set_active(&env, active)
     }
 
-    /// Starts `list`; resolves to the JSON text `[[sessionId, createdAt, expiresAt, data], …]`.
+    /// Starts `list`; resolves to the JSON text `[[sessionId, createdAt, expiresAt, data], …]`:
+    /// at most `limit` sessions (the newest-created) when given.
     #[napi]
-    pub fn list(&self, id: u32, app: JsString, owner_id: JsString) -> napi::Result<()> {
-        let args = both(read_name("app", app)?, read_name("ownerId", owner_id)?);
-        self.dispatch(id, args, |store, (app, owner)| async move {
-            store.list(&app, &owner).await
+    pub fn list(
+        &self,
+        id: u32,
+        app: JsString,
+        owner_id: JsString,
+        limit: Option<f64>,
+    ) -> napi::Result<()> {
+        let names = both(read_name("app", app)?, read_name("ownerId", owner_id)?);
+        let args =
+            names.and_then(|names| Ok((names, limit.map(validate::list_limit).transpose()?)));
+        self.dispatch(id, args, |store, ((app, owner), limit)| async move {
+            store.list(&app, &owner, limit).await
         });
         Ok(())
     }
@@ -368,18 +396,25 @@ impl NativeSessions {
         Ok(())
     }
 
-    /// Starts `kill` addressed by session id (see [`session_id_of`]).
+    /// Starts `kill` addressed by session id (see [`session_id_of`]); with `owner_id`, only a
+    /// session of that owner is killed.
     #[napi]
-    pub fn kill_session_id(&self, id: u32, app: JsString, session_id: String) -> napi::Result<()> {
+    pub fn kill_session_id(
+        &self,
+        id: u32,
+        app: JsString,
+        session_id: String,
+        owner_id: Option<JsString>,
+    ) -> napi::Result<()> {
         let parsed = parse_session_id(session_id.as_bytes()).ok_or_else(|| {
             Error::invalid(
                 "sessionId",
                 "must be a session id from sessionIdOf() or list() (22 base64url characters)",
             )
         });
-        let args = both(read_name("app", app)?, parsed);
-        self.dispatch(id, args, |store, (app, sid)| async move {
-            store.kill_id(&app, &sid).await
+        let args = with_owner(both(read_name("app", app)?, parsed), owner_id)?;
+        self.dispatch(id, args, |store, ((app, sid), owner)| async move {
+            store.kill_id(&app, &sid, owner.as_deref()).await
         });
         Ok(())
     }

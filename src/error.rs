@@ -47,6 +47,11 @@ pub enum ErrorCode {
     /// sessions (not an error: see `SessionStore::watch_eviction_policy`).
     #[napi(value = "SPOTS_SESSIONS_EVICTION")]
     EvictionWarning,
+    /// The `code` of the process warning emitted, once per process, when an instance is made
+    /// with a `tokenSize` under 16 bytes: session ids are unkeyed SHA-256 prefixes of the
+    /// tokens, so a leaked id of a short token can be searched for offline.
+    #[napi(value = "SPOTS_SESSIONS_WEAK_TOKEN")]
+    WeakTokenWarning,
 }
 
 /// A failure of a session operation or of the instance's configuration.

@@ -125,9 +125,12 @@ pub fn sort_newest_first(sessions: &mut [Listed]) {
     sessions.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
 }
 
-/// The JSON array text that `list` hands to JavaScript, newest first.
-pub fn list_json(mut sessions: Vec<Listed>) -> String {
+/// The JSON array text that `list` hands to JavaScript, newest first, at most `limit` of them.
+pub fn list_json(mut sessions: Vec<Listed>, limit: Option<u32>) -> String {
     sort_newest_first(&mut sessions);
+    if let Some(limit) = limit {
+        sessions.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
     let mut out =
         String::with_capacity(2 + sessions.iter().map(|s| s.json.len() + 1).sum::<usize>());
     out.push('[');
@@ -198,7 +201,7 @@ mod tests {
             Value::Integer(6000),
             Value::Array(vec![b(OWNER_FIELD), b(b"o"), b(CREATED_FIELD), b(b"200")]),
         ]);
-        let json = list_json(decode_list(&reply).unwrap());
+        let json = list_json(decode_list(&reply).unwrap(), None);
         let expected = format!(
             r#"[["{}",200,6000,{{}}],["{}",100,5000,{{"x":"y"}}],["{}",null,null,{{"k":1}}]]"#,
             session_id_text(&c),
@@ -208,6 +211,10 @@ mod tests {
         assert_eq!(json, expected);
         let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(parsed.as_array().unwrap().len(), 3);
+        // A limit keeps the newest.
+        let two = list_json(decode_list(&reply).unwrap(), Some(2));
+        assert_eq!(two, expected.rsplit_once(",[").unwrap().0.to_string() + "]");
+        assert_eq!(list_json(decode_list(&reply).unwrap(), Some(9)), expected);
     }
 
     #[test]

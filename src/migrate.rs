@@ -625,7 +625,7 @@ impl Migration {
                 _ => {
                     // Killed (or expired) by 1.x while it was being converted: so is the copy.
                     if created == 1 {
-                        self.store.kill(v1.app, v1.token).await?;
+                        self.store.kill(v1.app, v1.token, None).await?;
                     }
                     return Ok((Status::Gone, false));
                 }

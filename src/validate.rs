@@ -92,9 +92,31 @@ pub fn max_sessions(n: f64) -> Result<u32> {
     Ok(n as u32)
 }
 
+/// Checks `list`'s `limit`: a whole number from 1 to 2^32 - 1 (more than any owner can have).
+pub fn list_limit(n: f64) -> Result<u32> {
+    if !(n.is_finite() && n.fract() == 0.0 && n >= 1.0 && n <= f64::from(u32::MAX)) {
+        return Err(Error::invalid(
+            "limit",
+            format!("must be a whole number of at least 1, got {n}"),
+        ));
+    }
+    // Whole and within 1..=u32::MAX: the cast is exact.
+    Ok(n as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_limits() {
+        assert_eq!(list_limit(1.0).unwrap(), 1);
+        assert_eq!(list_limit(4_294_967_295.0).unwrap(), u32::MAX);
+        for bad in [0.0, -1.0, 1.5, f64::NAN, f64::INFINITY, 4_294_967_296.0] {
+            let err = list_limit(bad).unwrap_err().to_string();
+            assert!(err.starts_with("limit"), "{err}");
+        }
+    }
 
     #[test]
     fn durations() {

@@ -49,7 +49,7 @@ proptest! {
         0..12,
     )) {
         if let Ok(list) = decode_list(&Value::Array(items)) {
-            let json = list_json(list);
+            let json = list_json(list, None);
             prop_assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok(), "{}", json);
         }
     }

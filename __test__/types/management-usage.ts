@@ -20,6 +20,10 @@ export async function devices(s: SpotsSessions, currentToken: string) {
   const byId: KillSessionByIdDto = { app: 'a', sessionId: currentId }
   const killed: boolean = await s.kill(byId)
   await s.kill({ app: 'a', token: currentToken })
+  const scoped: boolean = await s.kill({ app: 'a', ownerId: 'u', sessionId: currentId })
+  await s.kill({ app: 'a', ownerId: 'u', token: currentToken })
+  const newest: Array<SessionInfo<Device>> = await s.list<Device>({ app: 'a', ownerId: 'u', limit: 10 })
+  void [scoped, newest]
   const any: boolean = await s.killAll({ app: 'a', ownerId: 'u', exceptToken: currentToken })
   await s.create({ app: 'a', ownerId: 'u', duration: 3600, maxAge: 86400, maxSessions: 5 })
   const session = await s.get<Device>({ app: 'a', token: currentToken, refresh: 3600 })
@@ -33,6 +37,10 @@ export async function misuse(s: SpotsSessions) {
   await s.kill({ app: 'a', token: 't', sessionId: 'i' })
   // @ts-expect-error kill needs one of them
   await s.kill({ app: 'a' })
+  // @ts-expect-error limit is a number
+  await s.list({ app: 'a', ownerId: 'o', limit: '10' })
+  // @ts-expect-error count takes no limit
+  await s.count({ app: 'a', ownerId: 'o', limit: 10 })
   // @ts-expect-error maxSessions is a number
   await s.create({ app: 'a', ownerId: 'o', maxSessions: '5' })
   // @ts-expect-error maxAge is a number of seconds

@@ -25,6 +25,7 @@ assertTrue<
     | 'ERR_REDIS_PROTOCOL'
     | 'ERR_REDIS_OOM'
     | 'SPOTS_SESSIONS_EVICTION'
+    | 'SPOTS_SESSIONS_WEAK_TOKEN'
   >
 >()
 

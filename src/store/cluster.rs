@@ -20,6 +20,8 @@
 
 use std::sync::Arc;
 
+use futures_util::stream::{self, StreamExt};
+
 use fred::bytes::Bytes;
 use fred::prelude::{Client, Key, Value};
 use fred::types::scripts::Script;
@@ -160,20 +162,22 @@ pub(super) async fn get_refresh(
     decode_session(hash)
 }
 
-/// `kill`: take the session (delete it, leaving the call's receipt), then remove its index
-/// entry: the index may only ever hold too much.
+/// `kill`: take the session (delete it, leaving the call's receipt; only when it is
+/// `escaped_owner`'s, if given), then remove its index entry: the index may only ever hold too
+/// much.
 pub(super) async fn kill(
     store: &SessionStore,
     keys: &AppKeys,
     id: &SessionId,
+    escaped_owner: Option<&[u8]>,
     (nonce, receipt_ms): (Value, Value),
 ) -> Result<bool> {
     let session = key(keys.session(id));
     let receipt = key(keys.kill_receipt_in_slot(id, redis_keyslot(session.as_bytes())));
     let args = vec![
         bytes(OWNER_FIELD),
-        Value::from("0"),
-        Value::from(""),
+        Value::from(if escaped_owner.is_some() { "1" } else { "0" }),
+        bytes(escaped_owner.unwrap_or_default()),
         nonce,
         receipt_ms,
     ];
@@ -202,6 +206,14 @@ pub(super) async fn kill(
 /// remove exactly the members whose sessions were taken: a session a racing `create` adds
 /// meanwhile stays listed. A step that fails leaves the index listing every session, so a
 /// retry finds the ones left.
+///
+/// The read and the takes are not one atomic step, so a `rotate` can move a session from an id
+/// this call read to one it did not: its take of the old id finds nothing, and the new id is
+/// listed (and its session written) only after the read. So the index is read again after
+/// each pass, and every listed member this call has not killed is tried again, until a read
+/// finds none or [`KILL_ALL_PASSES`] passes are done; a pass that changed nothing waits a
+/// little first, for a rotation between its steps to finish. In the usual case (no race) the
+/// second read finds the index gone and the call ends.
 pub(super) async fn kill_all(
     store: &SessionStore,
     keys: &AppKeys,
@@ -210,79 +222,154 @@ pub(super) async fn kill_all(
     (nonce, receipt_ms): (Value, Value),
 ) -> Result<bool> {
     let index = key(keys.index_for_escaped(escaped_owner));
-    let ids: Vec<Bytes> = store
-        .command("ZRANGE", index.clone(), vec![0.into(), (-1).into()])
-        .await?;
-    // The session to keep is neither deleted nor removed from the index.
-    let ids: Vec<Bytes> = ids
-        .into_iter()
-        .filter(|id| except.as_ref().is_none_or(|keep| &id[..] != keep))
-        .collect();
-    if ids.is_empty() {
-        return Ok(false);
-    }
-    let mut deletes = tokio::task::JoinSet::new();
-    for id in ids {
-        let session = key([&keys.session_prefix()[..], &id[..]].concat());
-        // An index member that is not an id of ours still gets a receipt in its slot.
-        let session_id: SessionId = id[..].try_into().unwrap_or_default();
-        let receipt =
-            key(keys.kill_receipt_in_slot(&session_id, redis_keyslot(session.as_bytes())));
-        let args = vec![
-            bytes(OWNER_FIELD),
-            Value::from("1"),
-            bytes(escaped_owner),
-            nonce.clone(),
-            receipt_ms.clone(),
-        ];
-        let client = store.link.client();
-        let link = Arc::clone(&store.link);
-        let redirects = Arc::clone(&store.redirects);
-        deletes.spawn(async move {
-            let taken = take_step(&link, &redirects, &client, session, receipt, args).await?;
-            Ok::<_, fred::error::Error>(taken.map(|_| id))
-        });
-    }
-    let mut killed = Vec::new();
-    let mut failure = None;
-    while let Some(done) = deletes.join_next().await {
-        match done {
-            Ok(Ok(Some(id))) => killed.push(Value::Bytes(id)),
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => failure = Some(store.redis_error(e)),
-            // The step's task panicked or was cancelled: no variant says that better, and
-            // ERR_REDIS is its public code.
-            Err(e) => failure = Some(Error::Redis(format!("killAll step failed: {e}"))),
+    let mut killed_any = false;
+    let mut killed_ids: std::collections::HashSet<Bytes> = std::collections::HashSet::new();
+    for pass in 0..KILL_ALL_PASSES {
+        let listed: Vec<Bytes> = store
+            .command("ZRANGE", index.clone(), vec![0.into(), (-1).into()])
+            .await?;
+        // The session to keep is neither deleted nor removed from the index.
+        let ids: Vec<Bytes> = listed
+            .into_iter()
+            .filter(|id| except.as_ref().is_none_or(|keep| &id[..] != keep))
+            .filter(|id| !killed_ids.contains(id))
+            .collect();
+        if ids.is_empty() {
+            break;
         }
+        if pass > 0 {
+            // Members left after a pass are sessions between two steps of a `create` or
+            // `rotate` (or stale entries): give those steps a moment to land.
+            tokio::time::sleep(KILL_ALL_RETRY_PAUSE * pass).await;
+        }
+        let killed = take_owned(store, keys, escaped_owner, ids, &nonce, &receipt_ms).await?;
+        if killed.is_empty() {
+            continue;
+        }
+        killed_any = true;
+        killed_ids.extend(killed.iter().cloned());
+        // Only the members whose sessions were deleted leave the index (with, inside the step,
+        // members that have expired): a member without a session may be a create between its
+        // index step and its session step, whose session must stay findable.
+        let members = killed.into_iter().map(Value::Bytes).collect();
+        let _: Value = store
+            .eval(&SCRIPTS.index_remove, vec![index.clone()], members)
+            .await?;
     }
-    if let Some(err) = failure {
-        // Some sessions may be left: the index still lists them all, so a retry finds them.
-        return Err(err);
-    }
-    if killed.is_empty() {
-        return Ok(false);
-    }
-    // Only the members whose sessions were deleted leave the index (with, inside the step,
-    // members that have expired): a member without a session may be a create between its
-    // index step and its session step, whose session must stay findable.
-    let _: Value = store
-        .eval(&SCRIPTS.index_remove, vec![index], killed)
-        .await?;
-    Ok(true)
+    Ok(killed_any)
 }
 
-/// `list`: [`live`] with each session's fields.
+/// How many times `killAll` reads the index on Cluster (see [`kill_all`]).
+const KILL_ALL_PASSES: u32 = 4;
+
+/// The pause before each further pass of `killAll`, multiplied by the pass's number.
+const KILL_ALL_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// How many single-session steps (reads or takes) one `list`, `count` or `killAll` has in
+/// flight at once on Cluster: an owner with thousands of sessions must not queue thousands of
+/// scripts in front of every other call on the connection at once.
+const OWNER_STEPS_IN_FLIGHT: usize = 64;
+
+/// Takes each session of `ids` that belongs to `escaped_owner`, [`OWNER_STEPS_IN_FLIGHT`] at a
+/// time; returns the ids taken. A failed step fails the whole call, after the others settled
+/// (the index still lists every session left, so a retry finds them).
+async fn take_owned(
+    store: &SessionStore,
+    keys: &AppKeys,
+    escaped_owner: &[u8],
+    ids: Vec<Bytes>,
+    nonce: &Value,
+    receipt_ms: &Value,
+) -> Result<Vec<Bytes>> {
+    let client = store.link.client();
+    let takes: Vec<_> = ids
+        .into_iter()
+        .map(|id| {
+            let session = key([&keys.session_prefix()[..], &id[..]].concat());
+            // An index member that is not an id of ours still gets a receipt in its slot.
+            let session_id: SessionId = id[..].try_into().unwrap_or_default();
+            let receipt =
+                key(keys.kill_receipt_in_slot(&session_id, redis_keyslot(session.as_bytes())));
+            let args = vec![
+                bytes(OWNER_FIELD),
+                Value::from("1"),
+                bytes(escaped_owner),
+                nonce.clone(),
+                receipt_ms.clone(),
+            ];
+            let client = client.clone();
+            async move {
+                let taken = take_step(
+                    &store.link,
+                    &store.redirects,
+                    &client,
+                    session,
+                    receipt,
+                    args,
+                )
+                .await;
+                taken.map(|t| t.map(|_| id))
+            }
+        })
+        .collect();
+    let results: Vec<_> = stream::iter(takes)
+        .buffer_unordered(OWNER_STEPS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut killed = Vec::new();
+    let mut failure = None;
+    for result in results {
+        match result {
+            Ok(Some(id)) => killed.push(id),
+            Ok(None) => {}
+            Err(e) => failure = Some(store.redis_error(e)),
+        }
+    }
+    match failure {
+        // Some sessions may be left: the index still lists them all, so a retry finds them.
+        Some(err) => Err(err),
+        None => Ok(killed),
+    }
+}
+
+/// `list`: [`live`] with each session's fields. With a `limit`, the sessions are read without
+/// their fields first, and only the newest-created `limit` of them are read again with them.
 pub(super) async fn list(
     store: &SessionStore,
     keys: &AppKeys,
     escaped_owner: &[u8],
+    limit: Option<u32>,
 ) -> Result<String> {
-    let listed = live(store, keys, escaped_owner, true)
-        .await?
+    let mut sessions = live(store, keys, escaped_owner, limit.is_none()).await?;
+    if let Some(limit) = limit {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        // The order of `manage::sort_newest_first`: so that the same sessions are kept.
+        sessions.sort_by(|(ia, a), (ib, b)| b.created.cmp(&a.created).then_with(|| ia.cmp(ib)));
+        sessions.truncate(limit);
+        let prefix = keys.session_prefix();
+        let reads: Vec<_> = sessions
+            .iter()
+            .map(|(id, _)| session_info(store, [&prefix[..], &id[..]].concat(), true))
+            .collect();
+        let infos: Vec<_> = stream::iter(reads)
+            .buffered(OWNER_STEPS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut read = Vec::with_capacity(sessions.len());
+        for ((id, _), info) in sessions.into_iter().zip(infos) {
+            // A session killed (or moved to another owner) since the first read is left out.
+            match info? {
+                Some(info) if info.owner == escaped_owner => read.push((id, info)),
+                _ => {}
+            }
+        }
+        sessions = read;
+    }
+    let listed = sessions
         .into_iter()
         .map(|(id, info)| Listed::new(id, info.expiry, &manage::hash_pairs(&info.fields)?))
         .collect::<Result<Vec<_>>>()?;
-    Ok(manage::list_json(listed))
+    Ok(manage::list_json(listed, limit))
 }
 
 /// `count`: how many sessions [`live`] finds.
@@ -377,7 +464,9 @@ async fn evict(
     // Oldest first: no creation time (created before it was stored) before any time; the new
     // session last.
     live.sort_by(|(ia, a), (ib, b)| (ia == keep, a.created, ia).cmp(&(ib == keep, b.created, ib)));
-    let kills = live[..extra].iter().map(|(id, _)| store.kill_id(app, id));
+    let kills = live[..extra]
+        .iter()
+        .map(|(id, _)| store.kill_id(app, id, None));
     for killed in futures_util::future::join_all(kills).await {
         killed?;
     }
@@ -412,10 +501,14 @@ async fn live(
         .command("ZRANGE", index.clone(), vec![0.into(), (-1).into()])
         .await?;
     let prefix = keys.session_prefix();
-    let reads = ids
+    let reads: Vec<_> = ids
         .iter()
-        .map(|id| session_info(store, [&prefix[..], &id[..]].concat(), with_fields));
-    let infos = futures_util::future::join_all(reads).await;
+        .map(|id| session_info(store, [&prefix[..], &id[..]].concat(), with_fields))
+        .collect();
+    let infos: Vec<_> = stream::iter(reads)
+        .buffered(OWNER_STEPS_IN_FLIGHT)
+        .collect()
+        .await;
     let mut live = Vec::with_capacity(ids.len());
     let mut foreign = Vec::new();
     for (id, info) in ids.iter().zip(infos) {

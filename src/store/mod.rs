@@ -388,16 +388,20 @@ impl SessionStore {
         }
     }
 
-    /// Deletes the session and its index entry. `false` if it did not exist.
-    pub async fn kill(&self, app: &[u8], token: &[u8]) -> Result<bool> {
-        self.kill_id(app, &session_id(token)).await
+    /// Deletes the session and its index entry. `false` if it did not exist, or if `owner` is
+    /// given and the session is another owner's (then it is left alone).
+    pub async fn kill(&self, app: &[u8], token: &[u8], owner: Option<&[u8]>) -> Result<bool> {
+        self.kill_id(app, &session_id(token), owner).await
     }
 
-    /// [`kill`](Self::kill), addressed by session id.
-    pub async fn kill_id(&self, app: &[u8], id: &SessionId) -> Result<bool> {
+    /// [`kill`](Self::kill), addressed by session id. Ids are shown in pages and logs, so an
+    /// application passes the signed-in `owner` to make sure that one user cannot sign out
+    /// another by id.
+    pub async fn kill_id(&self, app: &[u8], id: &SessionId, owner: Option<&[u8]>) -> Result<bool> {
         let keys = AppKeys::new(app);
         let receipt = self.receipt_args();
-        by_topology!(self, kill(&keys, id, receipt))
+        let escaped_owner = owner.map(escape);
+        by_topology!(self, kill(&keys, id, escaped_owner.as_deref(), receipt))
     }
 
     /// Deletes every session of `owner` in `app` but `except` (which stays, and stays listed).
@@ -414,13 +418,13 @@ impl SessionStore {
         by_topology!(self, kill_all(&keys, &escaped_owner, except, receipt))
     }
 
-    /// Every live session of `owner` in `app` as the JSON text
-    /// `[[sessionId, createdAt, expiresAt, data], …]`, newest first. Dead index entries are
-    /// pruned as they are seen.
-    pub async fn list(&self, app: &[u8], owner: &[u8]) -> Result<String> {
+    /// Every live session of `owner` in `app` (at most `limit`, the newest-created) as the JSON
+    /// text `[[sessionId, createdAt, expiresAt, data], …]`, newest first. Dead index entries
+    /// are pruned as they are seen.
+    pub async fn list(&self, app: &[u8], owner: &[u8], limit: Option<u32>) -> Result<String> {
         let keys = AppKeys::new(app);
         let escaped_owner = escape(owner);
-        by_topology!(self, list(&keys, &escaped_owner))
+        by_topology!(self, list(&keys, &escaped_owner, limit))
     }
 
     /// How many live sessions `owner` has in `app`, as decimal text.

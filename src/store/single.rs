@@ -102,12 +102,14 @@ async fn eval_refresh<R: FromValue + Send>(
     store.eval(script, vec![key(keys.session(id))], args).await
 }
 
-/// `kill`: `kill.lua` deletes the session and its index entry, and leaves the call's receipt
-/// (so that fred's re-send of it after a lost reply still answers `true`).
+/// `kill`: `kill.lua` deletes the session and its index entry (only when it is
+/// `escaped_owner`'s, if given), and leaves the call's receipt (so that fred's re-send of it
+/// after a lost reply still answers `true`).
 pub(super) async fn kill(
     store: &SessionStore,
     keys: &AppKeys,
     id: &SessionId,
+    escaped_owner: Option<&[u8]>,
     (nonce, receipt_ms): (Value, Value),
 ) -> Result<bool> {
     let session = key(keys.session(id));
@@ -118,6 +120,7 @@ pub(super) async fn kill(
         bytes(&keys.index_prefix()),
         nonce,
         receipt_ms,
+        bytes(escaped_owner.unwrap_or_default()),
     ];
     let killed: i64 = store
         .eval(&SCRIPTS.kill, vec![session, receipt], args)
@@ -150,20 +153,24 @@ pub(super) async fn kill_all(
     Ok(killed > 0)
 }
 
-/// `list`: `list.lua` reads every session the index lists, pruning dead entries.
+/// `list`: `list.lua` reads every session the index lists, pruning dead entries; with a
+/// `limit`, it returns the fields of the newest-created ones only.
 pub(super) async fn list(
     store: &SessionStore,
     keys: &AppKeys,
     escaped_owner: &[u8],
+    limit: Option<u32>,
 ) -> Result<String> {
+    let mut args = list_args(keys, escaped_owner, "1");
+    args.extend([Value::from(limit.unwrap_or(0)), bytes(CREATED_FIELD)]);
     let reply: Value = store
         .eval(
             &SCRIPTS.list,
             vec![key(keys.index_for_escaped(escaped_owner))],
-            list_args(keys, escaped_owner, "1"),
+            args,
         )
         .await?;
-    Ok(manage::list_json(manage::decode_list(&reply)?))
+    Ok(manage::list_json(manage::decode_list(&reply)?, limit))
 }
 
 /// `count`: `list.lua` without the sessions' fields.
