@@ -98,6 +98,20 @@ export declare const enum Completion {
  */
 export declare function describeConnection(options: SessionsOptions): NativeConnection
 
+/** The `durability` option: writes resolve only once replicas acknowledged them. */
+export interface DurabilitySettings {
+  /**
+   * How many replicas of each node written to must acknowledge a write (Redis `WAIT`) before
+   * `create`, `update`, `kill`, `killAll` or `rotate` resolves: a whole number, 0 or more.
+   */
+  replicas: number
+  /**
+   * Milliseconds to wait for them; then the call rejects with `code: 'ERR_REDIS_DURABILITY'`
+   * (the write stays applied on the primary). A positive number.
+   */
+  timeout: number
+}
+
 /**
  * Every `err.code` this package rejects or throws with, and the `code` of its process warning.
  * Exported to JavaScript as the `ErrorCode` object, so that `index.js` keeps no copy.
@@ -123,6 +137,11 @@ export declare const enum ErrorCode {
   Protocol = 'ERR_REDIS_PROTOCOL',
   /** Redis refused a write at `maxmemory`. */
   OutOfMemory = 'ERR_REDIS_OOM',
+  /**
+   * A write was applied on the primary, but fewer replicas than `durability.replicas`
+   * acknowledged it within `durability.timeout` (`err.acknowledged` says how many did).
+   */
+  Durability = 'ERR_REDIS_DURABILITY',
   /**
    * The `code` of the process warning emitted when the server's `maxmemory-policy` may evict
    * sessions (not an error: see `SessionStore::watch_eviction_policy`).
@@ -180,6 +199,8 @@ export interface NodeAddress {
 export interface Notice {
   code: ErrorCode
   message: string
+  /** `ERR_REDIS_DURABILITY`: how many replicas acknowledged the write. */
+  acknowledged?: number
 }
 
 /** A server's address in [`NativeConnection`]. */
@@ -256,6 +277,13 @@ export interface SessionsOptions {
    * `code: 'ERR_REDIS_OFFLINE'`. Default `20000`; `0` means no limit.
    */
   offlineQueueLimit?: number
+  /**
+   * Writes (`create`, `update`, `kill`, `killAll`, `rotate`) resolve only once `replicas`
+   * replicas of each node written to acknowledged them, within `timeout` ms; reads,
+   * `refresh` and `get` with `refresh` never wait. Default: off (as Redis: acknowledged by the
+   * primary only).
+   */
+  durability?: DurabilitySettings
 }
 
 /**

@@ -234,12 +234,17 @@ export interface MigrationReport {
  * Errors carry a stable `code`: `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` (bad input; the
  * message names the field), `ERR_REDIS_TIMEOUT`, `ERR_REDIS_CONNECTION`, `ERR_REDIS_OFFLINE`,
  * `ERR_REDIS_AUTH` (credentials refused), `ERR_REDIS_PROTOCOL` (an impossible reply; the
- * connection was dropped), `ERR_REDIS_OOM` (a write refused at Redis's `maxmemory`), `ERR_REDIS`
+ * connection was dropped), `ERR_REDIS_OOM` (a write refused at Redis's `maxmemory`), `ERR_REDIS_DURABILITY` (too few replicas acknowledged a write in time: see the `durability` option), `ERR_REDIS`
  * (an error reply), `ERR_CLOSED` (after `quit()`/`disconnect()`). Errors of `client` are
  * ioredis's own.
  */
 export interface SpotsSessionsError extends Error {
   code: SpotsSessionsErrorCode
+  /**
+   * `ERR_REDIS_DURABILITY` only: how many replicas (of the node that had the fewest) acknowledged
+   * the write within `durability.timeout`. The write stays applied on the primary.
+   */
+  acknowledged?: number
 }
 
 /**

@@ -165,6 +165,20 @@ function nodesOption(options, field) {
   })
 }
 
+// `durability: { replicas, timeout }`: both numbers (their ranges are checked natively, naming
+// `durability`).
+function durabilityOption(options, field) {
+  const value = own(options, field)
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'object' || isArray(value)) throw typeError(field, 'a { replicas, timeout } object', value)
+  const number = (name) => {
+    const n = own(value, name)
+    if (typeof n !== 'number') throw typeError(`${field}.${name}`, 'a number', n)
+    return n
+  }
+  return bare({ replicas: number('replicas'), timeout: number('timeout') })
+}
+
 function retriesOption(options, field) {
   return own(options, field) === null ? null : optionOf(options, field, 'number')
 }
@@ -190,6 +204,7 @@ const OPTIONS = {
   maxRetriesPerRequest: retriesOption,
   enableOfflineQueue: 'boolean',
   offlineQueueLimit: 'number',
+  durability: durabilityOption,
 }
 
 function nativeOptions(options) {
@@ -540,7 +555,10 @@ class SpotsSessions {
             call.resolve({ ownerId, data })
           }
         } else if (tag === Completion.Failure) {
-          call.reject(codedError(Error, value.code, value.message))
+          const err = codedError(Error, value.code, value.message)
+          // ERR_REDIS_DURABILITY: how many replicas did acknowledge the write.
+          if (value.acknowledged !== undefined && value.acknowledged !== null) err.acknowledged = value.acknowledged
+          call.reject(err)
         } else {
           call.reject(new Error(`internal error: unknown completion tag ${tag}`))
         }

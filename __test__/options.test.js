@@ -19,7 +19,7 @@ function rustOptionNames() {
 
 test('every option of the Rust struct is type-checked by name, and only those', () => {
   const names = rustOptionNames()
-  assert.equal(names.length, 18, names.join(', '))
+  assert.equal(names.length, 19, names.join(', '))
   for (const name of names) {
     assert.throws(
       () => new SpotsSessions({ [name]: Symbol('wrong') }),
@@ -77,6 +77,7 @@ test('error codes come from the Rust ErrorCode enum', async () => {
     'ERR_REDIS',
     'ERR_REDIS_AUTH',
     'ERR_REDIS_CONNECTION',
+    'ERR_REDIS_DURABILITY',
     'ERR_REDIS_OFFLINE',
     'ERR_REDIS_OOM',
     'ERR_REDIS_PROTOCOL',

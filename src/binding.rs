@@ -19,6 +19,7 @@ use crate::keys::{parse_session_id, session_id, session_id_text};
 use crate::manage::CreateLimits;
 use crate::migrate::{Migration, Options as MigrateOptions};
 use crate::options::SessionsOptions;
+use crate::store::durable::Durable;
 use crate::store::SessionStore;
 use crate::text::{may_be_lossy, wtf8_from_utf16};
 use crate::{runtime, validate};
@@ -28,6 +29,8 @@ use crate::{runtime, validate};
 #[napi(custom_finalize)]
 pub struct NativeSessions {
     store: Arc<SessionStore>,
+    /// The `durability` option's confirmations, when set: writes resolve once replicas have them.
+    durable: Option<Arc<Durable>>,
     bridge: Arc<Bridge>,
     dispatcher: Dispatcher,
     runtime: &'static tokio::runtime::Runtime,
@@ -128,6 +131,30 @@ pub fn describe_connection(options: SessionsOptions) -> napi::Result<NativeConne
 }
 
 impl NativeSessions {
+    /// [`dispatch`](Self::dispatch) for a call that creates, changes or removes sessions: with
+    /// the `durability` option it resolves only once replicas confirmed its write (see
+    /// [`crate::store::durable`]).
+    fn dispatch_write<A, T, F>(
+        &self,
+        id: u32,
+        args: Result<A>,
+        work: impl FnOnce(Arc<SessionStore>, A) -> F,
+    ) where
+        T: Into<Outcome> + Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        match &self.durable {
+            None => self.dispatch(id, args, work),
+            Some(durable) => {
+                let durable = Arc::clone(durable);
+                self.dispatch(id, args, move |store, args| {
+                    let write = work(store, args);
+                    async move { durable.write(write).await }
+                });
+            }
+        }
+    }
+
     /// Runs the call's work on the runtime, with its checked arguments, and delivers its
     /// outcome; arguments that failed their checks are delivered as the rejection at once, so
     /// bad arguments never reach Redis.
@@ -182,6 +209,9 @@ impl Drop for NativeSessions {
     fn drop(&mut self) {
         let _entered = self.runtime.enter();
         self.store.disconnect();
+        if let Some(durable) = &self.durable {
+            durable.disconnect();
+        }
     }
 }
 
@@ -205,20 +235,27 @@ impl NativeSessions {
             SessionStore::connect(&options).map_err(to_napi)?
         };
         let store = Arc::new(store);
+        let durable = match options.durability {
+            Some(settings) => {
+                let _entered = runtime.enter();
+                Some(Arc::new(
+                    Durable::connect(&options, settings).map_err(to_napi)?,
+                ))
+            }
+            None => None,
+        };
         let warnings = Arc::clone(&bridge);
         {
             let _entered = runtime.enter();
             store.watch_eviction_policy(move |warning| {
-                let notice = Notice {
-                    code: ErrorCode::EvictionWarning,
-                    message: warning,
-                };
+                let notice = Notice::warning(ErrorCode::EvictionWarning, warning);
                 warnings.complete(0, Outcome::Warning(notice));
             });
         }
         env.adjust_external_memory(NATIVE_BYTES)?;
         Ok(NativeSessions {
             store,
+            durable,
             bridge,
             dispatcher: Dispatcher::start(runtime),
             runtime,
@@ -251,7 +288,7 @@ impl NativeSessions {
             };
             Ok((app, owner, duration, limits))
         })();
-        self.dispatch(
+        self.dispatch_write(
             id,
             args,
             |store, (app, owner, duration, limits)| async move {
@@ -298,7 +335,7 @@ impl NativeSessions {
         data: String,
     ) -> napi::Result<()> {
         let args = both(read_name("app", app)?, read_name("token", token)?);
-        self.dispatch(id, args, |store, (app, token)| async move {
+        self.dispatch_write(id, args, |store, (app, token)| async move {
             store.update(&app, &token, &data).await
         });
         Ok(())
@@ -316,7 +353,7 @@ impl NativeSessions {
     ) -> napi::Result<()> {
         let names = both(read_name("app", app)?, read_name("token", token)?);
         let args = with_owner(names, owner_id)?;
-        self.dispatch(id, args, |store, ((app, token), owner)| async move {
+        self.dispatch_write(id, args, |store, ((app, token), owner)| async move {
             store.kill(&app, &token, owner.as_deref()).await
         });
         Ok(())
@@ -340,7 +377,7 @@ impl NativeSessions {
             let except = except.transpose()?.map(|token| session_id(&token));
             Ok((names, except))
         });
-        self.dispatch(id, args, |store, ((app, owner), except)| async move {
+        self.dispatch_write(id, args, |store, ((app, owner), except)| async move {
             store.kill_all(&app, &owner, except).await
         });
         Ok(())
@@ -349,8 +386,16 @@ impl NativeSessions {
     /// Starts closing the connection gracefully; resolves to `'OK'`.
     #[napi]
     pub fn quit(&self, id: u32) {
+        let durable = self.durable.clone();
         self.dispatch(id, Ok(()), |store, ()| async move {
-            store.quit().await.map(|()| "OK".to_string())
+            let (sessions, confirmations) = futures_util::future::join(store.quit(), async {
+                match &durable {
+                    Some(durable) => durable.quit().await,
+                    None => Ok(()),
+                }
+            })
+            .await;
+            sessions.and(confirmations).map(|()| "OK".to_string())
         });
     }
 
@@ -359,6 +404,9 @@ impl NativeSessions {
     pub fn disconnect(&self) {
         let _entered = self.runtime.enter();
         self.store.disconnect();
+        if let Some(durable) = &self.durable {
+            durable.disconnect();
+        }
     }
 
     /// Whether calls are in flight: keeps Node's event loop alive only while they are.
@@ -413,7 +461,7 @@ impl NativeSessions {
             )
         });
         let args = with_owner(both(read_name("app", app)?, parsed), owner_id)?;
-        self.dispatch(id, args, |store, ((app, sid), owner)| async move {
+        self.dispatch_write(id, args, |store, ((app, sid), owner)| async move {
             store.kill_id(&app, &sid, owner.as_deref()).await
         });
         Ok(())
@@ -440,7 +488,7 @@ impl NativeSessions {
     #[napi]
     pub fn rotate(&self, id: u32, app: JsString, token: JsString) -> napi::Result<()> {
         let args = both(read_name("app", app)?, read_name("token", token)?);
-        self.dispatch(id, args, |store, (app, token)| async move {
+        self.dispatch_write(id, args, |store, (app, token)| async move {
             Ok(match store.rotate(&app, &token).await? {
                 Some(token) => Outcome::Text(token),
                 // A `Session` completion with null resolves to `undefined`, as `get` does for

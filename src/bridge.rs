@@ -59,6 +59,29 @@ pub enum ValueCode {
 pub struct Notice {
     pub code: ErrorCode,
     pub message: String,
+    /// `ERR_REDIS_DURABILITY`: how many replicas acknowledged the write.
+    pub acknowledged: Option<u32>,
+}
+
+impl Notice {
+    /// A warning (no call's failure).
+    pub fn warning(code: ErrorCode, message: String) -> Self {
+        Notice {
+            code,
+            message,
+            acknowledged: None,
+        }
+    }
+}
+
+impl From<&crate::error::Error> for Notice {
+    fn from(err: &crate::error::Error) -> Self {
+        Notice {
+            code: err.code(),
+            message: err.to_string(),
+            acknowledged: err.acknowledged(),
+        }
+    }
 }
 
 /// What a finished call resolves or rejects with.
@@ -143,13 +166,7 @@ fn flatten(items: Vec<(u32, Outcome)>) -> (Vec<u32>, Vec<Payload>) {
             Outcome::Bool(b) => (Completion::Value, bool_code(b)),
             Outcome::Session(Some(json)) => (Completion::Session, push(Either::A(json))),
             Outcome::Session(None) => (Completion::Session, ValueCode::Null as u32),
-            Outcome::Failed(err) => (
-                Completion::Failure,
-                push(Either::B(Notice {
-                    code: err.code(),
-                    message: err.to_string(),
-                })),
-            ),
+            Outcome::Failed(err) => (Completion::Failure, push(Either::B(Notice::from(&err)))),
             Outcome::Warning(notice) => (Completion::Warning, push(Either::B(notice))),
         };
         meta.extend_from_slice(&[id, tag as u32, code]);
@@ -231,7 +248,7 @@ mod tests {
         assert!(matches!(&payloads[0], Either::A(s) if s == "tok"));
         assert!(matches!(
             &payloads[1],
-            Either::B(Notice { code: ErrorCode::Closed, message }) if message.starts_with("Connection is closed")
+            Either::B(Notice { code: ErrorCode::Closed, message, .. }) if message.starts_with("Connection is closed")
         ));
     }
 }

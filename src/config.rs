@@ -7,7 +7,7 @@ use fred::prelude::{Config, ConnectionConfig, PerformanceConfig, ReconnectPolicy
 use napi::bindgen_prelude::Either;
 
 use crate::error::{Error, Result};
-use crate::options::{NodeAddress, SessionsOptions};
+use crate::options::{DurabilitySettings, NodeAddress, SessionsOptions};
 use crate::tls::{self, TlsOptions};
 use crate::token::{parse_token_size, TokenEncoding, TokenOptions, DEFAULT_TOKEN_SIZE};
 
@@ -52,6 +52,44 @@ pub struct Options {
     pub offline_queue: bool,
     /// Most calls waiting for the connection; 0: no limit.
     pub offline_queue_limit: usize,
+    /// Writes wait for replicas (the `durability` option).
+    pub durability: Option<Durability>,
+}
+
+/// The `durability` option, checked: see [`crate::store::durable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Durability {
+    /// Replicas of each node written to that must acknowledge each write.
+    pub replicas: u32,
+    /// How long to wait for them.
+    pub timeout: Duration,
+}
+
+impl Durability {
+    /// Checks the option: `replicas` a whole number from 0 (to 1,000: more replicas than any
+    /// deployment has), `timeout` a positive number of ms up to one day.
+    fn parse(raw: &DurabilitySettings) -> Result<Self> {
+        let replicas = raw.replicas;
+        if !(replicas.is_finite() && replicas.fract() == 0.0 && (0.0..=1000.0).contains(&replicas))
+        {
+            return Err(Error::invalid(
+                "durability",
+                format!("replicas must be a whole number from 0 to 1000, got {replicas}"),
+            ));
+        }
+        let timeout = raw.timeout;
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 86_400_000.0) {
+            return Err(Error::invalid(
+                "durability",
+                format!("timeout must be a positive number of milliseconds up to one day, got {timeout}"),
+            ));
+        }
+        Ok(Durability {
+            // Whole and within 0..=1000: exact.
+            replicas: replicas as u32,
+            timeout: Duration::from_millis(timeout.ceil() as u64),
+        })
+    }
 }
 
 fn count(field: &'static str, value: Option<f64>, default: u32) -> Result<u32> {
@@ -293,6 +331,7 @@ impl Options {
                 raw.offline_queue_limit,
                 DEFAULT_OFFLINE_QUEUE_LIMIT,
             )? as usize,
+            durability: raw.durability.as_ref().map(Durability::parse).transpose()?,
         })
     }
 

@@ -43,6 +43,10 @@ pub enum ErrorCode {
     /// Redis refused a write at `maxmemory`.
     #[napi(value = "ERR_REDIS_OOM")]
     OutOfMemory,
+    /// A write was applied on the primary, but fewer replicas than `durability.replicas`
+    /// acknowledged it within `durability.timeout` (`err.acknowledged` says how many did).
+    #[napi(value = "ERR_REDIS_DURABILITY")]
+    Durability,
     /// The `code` of the process warning emitted when the server's `maxmemory-policy` may evict
     /// sessions (not an error: see `SessionStore::watch_eviction_policy`).
     #[napi(value = "SPOTS_SESSIONS_EVICTION")]
@@ -86,6 +90,15 @@ pub enum Error {
     /// Redis refused a write because its memory is at `maxmemory` (`OOM command not allowed…`,
     /// under `maxmemory-policy noeviction` or when nothing is left to evict).
     OutOfMemory(String),
+    /// The write was applied on the primary, but only `acknowledged` of the `replicas` replicas
+    /// asked for (of some node written to) confirmed it within `timeout_ms` (Redis `WAIT`).
+    Durability {
+        acknowledged: u32,
+        replicas: u32,
+        timeout_ms: u64,
+        /// Why, when not simply too few replicas in time (e.g. the confirmation failed).
+        detail: Option<String>,
+    },
 }
 
 impl Error {
@@ -112,6 +125,15 @@ impl Error {
             Error::Auth(_) => ErrorCode::Auth,
             Error::Protocol(_) => ErrorCode::Protocol,
             Error::OutOfMemory(_) => ErrorCode::OutOfMemory,
+            Error::Durability { .. } => ErrorCode::Durability,
+        }
+    }
+
+    /// How many replicas acknowledged a durable write that failed ([`Error::Durability`]).
+    pub fn acknowledged(&self) -> Option<u32> {
+        match self {
+            Error::Durability { acknowledged, .. } => Some(*acknowledged),
+            _ => None,
         }
     }
 }
@@ -138,6 +160,21 @@ impl fmt::Display for Error {
                 "Redis sent a reply no session command can produce; the connection was dropped: {msg}"
             ),
             Error::OutOfMemory(msg) => write!(f, "Redis is out of memory: {msg}"),
+            Error::Durability {
+                acknowledged,
+                replicas,
+                timeout_ms,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "the write is applied on the primary, but {acknowledged} of the {replicas} replicas asked for (durability.replicas) acknowledged it within {timeout_ms} ms"
+                )?;
+                match detail {
+                    Some(detail) => write!(f, ": {detail}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }

@@ -224,23 +224,40 @@ impl AppKeys {
         for b in id {
             k.extend_from_slice(format!("{b:02x}").as_bytes());
         }
-        let usable = |b: &u8| *b != b'{' && *b != b'}';
-        let base = k.iter().fold(0, |crc, &b| crc16_step(crc, b));
-        // A third byte only in case every two-byte solution holds a brace.
-        for extra in [None, Some(b'0'), Some(b'1')] {
-            let start = extra.map_or(base, |c| crc16_step(base, c));
-            for a in (0..=255u8).filter(usable) {
-                let after_a = crc16_step(start, a);
-                for b in (0..=255u8).filter(usable) {
-                    if crc16_step(after_a, b) % 16384 == slot {
-                        k.extend(extra);
-                        k.extend_from_slice(&[a, b]);
-                        return k;
-                    }
+        in_slot(k, slot)
+    }
+}
+
+/// `prefix` followed by two (rarely three) bytes that make it hash to the Redis Cluster `slot`.
+/// `prefix` must hold no `{`/`}`: then the key's slot is the CRC of all of it, and CRC16 over two
+/// appended bytes reaches every value, so a suffix always exists.
+fn in_slot(mut k: Vec<u8>, slot: u16) -> Vec<u8> {
+    let usable = |b: &u8| *b != b'{' && *b != b'}';
+    let base = k.iter().fold(0, |crc, &b| crc16_step(crc, b));
+    // A third byte only in case every two-byte solution holds a brace.
+    for extra in [None, Some(b'0'), Some(b'1')] {
+        let start = extra.map_or(base, |c| crc16_step(base, c));
+        for a in (0..=255u8).filter(usable) {
+            let after_a = crc16_step(start, a);
+            for b in (0..=255u8).filter(usable) {
+                if crc16_step(after_a, b) % 16384 == slot {
+                    k.extend(extra);
+                    k.extend_from_slice(&[a, b]);
+                    return k;
                 }
             }
         }
-        k
+    }
+    k
+}
+
+/// The key a durable write's confirmation writes before its `WAIT` (see
+/// [`crate::store::durable`]): `D1:`, and on Redis Cluster two bytes that put it in `slot`, a
+/// slot of the node to confirm. It holds `1` for a few seconds.
+pub fn durability_marker(slot: Option<u16>) -> Vec<u8> {
+    match slot {
+        Some(slot) => in_slot(b"D1:".to_vec(), slot),
+        None => b"D1:".to_vec(),
     }
 }
 

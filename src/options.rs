@@ -48,6 +48,18 @@ pub struct TlsSettings {
     pub reject_unauthorized: Option<bool>,
 }
 
+/// The `durability` option: writes resolve only once replicas acknowledged them.
+#[napi(object, object_to_js = false)]
+#[derive(Debug, Clone, Default)]
+pub struct DurabilitySettings {
+    /// How many replicas of each node written to must acknowledge a write (Redis `WAIT`) before
+    /// `create`, `update`, `kill`, `killAll` or `rotate` resolves: a whole number, 0 or more.
+    pub replicas: f64,
+    /// Milliseconds to wait for them; then the call rejects with `code: 'ERR_REDIS_DURABILITY'`
+    /// (the write stays applied on the primary). A positive number.
+    pub timeout: f64,
+}
+
 /// Options for `new SpotsSessions(options)`. Every field is optional; give either
 /// `connectionString` or one server shape (`host`/`port`, `path`, `sentinels` + `name`, or
 /// `cluster`).
@@ -98,4 +110,9 @@ pub struct SessionsOptions {
     /// Most calls that may wait for the connection at once; further calls reject at once with
     /// `code: 'ERR_REDIS_OFFLINE'`. Default `20000`; `0` means no limit.
     pub offline_queue_limit: Option<f64>,
+    /// Writes (`create`, `update`, `kill`, `killAll`, `rotate`) resolve only once `replicas`
+    /// replicas of each node written to acknowledged them, within `timeout` ms; reads,
+    /// `refresh` and `get` with `refresh` never wait. Default: off (as Redis: acknowledged by the
+    /// primary only).
+    pub durability: Option<DurabilitySettings>,
 }

@@ -635,6 +635,7 @@ async fn take_step(
     receipt: Key,
     args: Vec<Value>,
 ) -> std::result::Result<Option<Bytes>, fred::error::Error> {
+    super::durable::record_slot(session.as_bytes());
     let step = Step::Script(&SCRIPTS.session_take);
     let with_receipt = redirects.run(client, step, vec![session.clone(), receipt], args.clone());
     match link.watch(Box::pin(with_receipt)).await {

@@ -19,6 +19,7 @@
 
 mod cluster;
 mod decode;
+pub mod durable;
 mod eviction;
 mod single;
 
@@ -260,6 +261,9 @@ impl SessionStore {
     ) -> Result<R> {
         let client = self.ready_client().await?;
         let reply = if self.cluster {
+            if let Some(first) = keys.first() {
+                durable::record_slot(first.as_bytes());
+            }
             self.send(Box::pin(self.redirects.run(&client, step, keys, args)))
                 .await
         } else {
