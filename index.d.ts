@@ -200,19 +200,25 @@ export interface MigrationProgress {
 }
 
 /**
- * A 1.x key that was not converted, and why (not JSON, ambiguous name, wrong type, …). The key is
- * verbatim and holds a 1.x token: treat it as a secret.
+ * A 1.x key that was skipped (not JSON, ambiguous name, wrong type, an empty or too short token,
+ * …) or whose conversion failed (a Redis error; a later run retries it). Never the key's name,
+ * which holds the raw token; no session data in `reason`. A part is `null` where the key's name
+ * does not fix it (an ambiguous name), and `sessionId` is `null` too for a token shorter than
+ * 11 characters (its id would give it away).
  */
-export interface MigrationSkip {
-  key: string
+export interface MigrationEntry {
+  app: string | null
+  ownerId: string | null
+  /** `SpotsSessions.sessionIdOf(token)`: names the session without opening it. */
+  sessionId: string | null
   reason: string
 }
 
+/** A 1.x key that was not converted, and why. */
+export type MigrationSkip = MigrationEntry
+
 /** A 1.x key whose conversion failed (a Redis error); a later run retries it. */
-export interface MigrationError {
-  key: string
-  message: string
-}
+export type MigrationError = MigrationEntry
 
 /** What {@link SpotsSessions.migrateFromV1} resolves to. */
 export interface MigrationReport {

@@ -427,8 +427,9 @@ class SpotsSessions {
   /**
    * Converts every 1.x session key (`app:<app>|token:<token>|ownerId:<ownerId>`) into the
    * current layout, batch by batch, on connections of its own. See README, "Migrating from 1.x".
-   * Resolves to `{ scanned, migrated, alreadyMigrated, skipped, deleted, errors }`; a failure of
-   * the scan itself rejects, with the report so far as `err.report`.
+   * Resolves to `{ scanned, migrated, alreadyMigrated, skipped, deleted, errors }`, whose entries
+   * are `{ app, ownerId, sessionId, reason }` (never a 1.x key's name: it holds the token); a
+   * failure of the scan itself rejects, with the report so far as `err.report`.
    */
   async migrateFromV1(options) {
     const o = migrateOptions(options)

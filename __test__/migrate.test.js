@@ -39,7 +39,8 @@ function runCli(args) {
   })
 }
 
-const skippedKeys = (report) => report.skipped.map((s) => s.key).sort()
+/** A stand-in 1.x token of a length 1.x can produce (16 characters: 8 bytes in hex). */
+const tok = (i) => `1x-token-${i}`.padEnd(16, '0')
 
 describe('migrateFromV1 on a single server', () => {
   let redis
@@ -235,19 +236,26 @@ describe('migrateFromV1 on a single server', () => {
   test('ambiguous, corrupt and wrongly typed keys are reported and left alone', async () => {
     await io.flushall()
     const good = await v1.create({ app: 'ok', ownerId: 'o', data: { a: 1 }, duration: 600 })
-    const bad = {
-      // An app containing `|token:`: the name splits two ways.
-      [V1Sessions.key('my|token:app', 'tok', 'o')]: ['string', '{"a":1}', /ambiguous/],
-      // An ownerId containing `|ownerId:`.
-      [V1Sessions.key('app', 'tok', 'x|ownerId:y')]: ['string', '{"a":1}', /ambiguous/],
+    // Names that split more than one way: reported by what every reading agrees on, no token.
+    const ambiguous = [
+      // An app containing `|token:`: the owner is certain, the app is not.
+      [V1Sessions.key('my|token:app', tok(0), 'o'), { app: null, ownerId: 'o' }],
+      // An ownerId containing `|ownerId:`: the app is certain, the owner is not.
+      [V1Sessions.key('app', tok(1), 'x|ownerId:y'), { app: 'app', ownerId: null }],
       // An ownerId containing `|token:`.
-      [V1Sessions.key('app', 'tok2', 'x|token:y')]: ['string', '{"a":1}', /ambiguous/],
-      [V1Sessions.key('app', 'tok3', 'o')]: ['string', '{"a":', /not JSON/],
-      [V1Sessions.key('app', 'tok4', 'o')]: ['string', 'null', /JSON object/],
-      [V1Sessions.key('app', 'tok5', 'o')]: ['string', '[1,2]', /JSON object/],
-      [V1Sessions.key('app', 'tok6', 'o')]: ['hash', null, /wrong type: a hash/],
-      [V1Sessions.key('app', 'tok7', 'o')]: ['list', null, /wrong type: a list/],
-    }
+      [V1Sessions.key('app', tok(2), 'x|token:y'), { app: null, ownerId: 'x|token:y' }],
+    ]
+    // Names that split: reported by app, ownerId and the token's sessionId.
+    const corrupt = [
+      [tok(3), 'string', '{"a":', /not JSON/],
+      [tok(4), 'string', 'null', /JSON object/],
+      [tok(5), 'string', '[1,2]', /JSON object/],
+      [tok(6), 'hash', null, /wrong type: a hash/],
+      [tok(7), 'list', null, /wrong type: a list/],
+    ]
+    const bad = {}
+    for (const [key] of ambiguous) bad[key] = ['string', '{"a":1}']
+    for (const [token, type, value] of corrupt) bad[V1Sessions.key('app', token, 'o')] = [type, value]
     for (const [key, [type, value]] of Object.entries(bad)) {
       if (type === 'string') await io.set(key, value, 'EX', 600)
       else if (type === 'hash') await io.hset(key, 'f', 'v')
@@ -261,8 +269,20 @@ describe('migrateFromV1 on a single server', () => {
     const report = await sessions.migrateFromV1()
     assert.equal(report.migrated, 1)
     assert.equal(report.scanned, 1 + Object.keys(bad).length)
-    assert.deepEqual(skippedKeys(report), Object.keys(bad).sort())
-    for (const s of report.skipped) assert.match(s.reason, bad[s.key][2], s.key)
+    assert.equal(report.skipped.length, Object.keys(bad).length)
+    const unsplit = report.skipped.filter((e) => e.sessionId === null)
+    for (const [, where] of ambiguous) {
+      const found = unsplit.filter((e) => e.app === where.app && e.ownerId === where.ownerId)
+      assert.equal(found.length, 1, `${JSON.stringify(where)} in ${JSON.stringify(unsplit)}`)
+      assert.match(found[0].reason, /ambiguous/)
+    }
+    for (const [token, , , reason] of corrupt) {
+      const found = report.skipped.filter((e) => e.sessionId === SpotsSessions.sessionIdOf(token))
+      assert.equal(found.length, 1, token)
+      assert.deepEqual([found[0].app, found[0].ownerId], ['app', 'o'])
+      assert.match(found[0].reason, reason, token)
+    }
+    assert.ok(!JSON.stringify(report).includes('1x-token-'), 'no token in the report')
     assert.deepEqual(report.errors, [])
     // Left alone: the same keys (plus the migrated session, its index and marker), same values.
     const after = (await io.keys('*')).filter((k) => !/^[SOM]1:/.test(k)).sort()
@@ -272,7 +292,7 @@ describe('migrateFromV1 on a single server', () => {
       if (type === 'string') assert.equal(await io.get(key), value)
     }
     assert.deepEqual((await sessions.get({ app: 'ok', token: good })).data, { a: 1 })
-    assert.equal(await sessions.get({ app: 'app', token: 'tok3' }), undefined)
+    assert.equal(await sessions.get({ app: 'app', token: tok(3) }), undefined)
     // deleteOld deletes only what it converted.
     const last = await sessions.migrateFromV1({ deleteOld: true })
     assert.equal(last.deleted, 1)
@@ -408,7 +428,10 @@ describe('migrateFromV1 on a single server', () => {
     const report = JSON.parse(run.stdout)
     assert.equal(report.scanned, 13)
     assert.equal(report.migrated, 12)
-    assert.deepEqual(skippedKeys(report), ['app:cli|token:a|token:b|ownerId:o'])
+    assert.equal(report.skipped.length, 1)
+    const [skipped] = report.skipped
+    assert.deepEqual([skipped.app, skipped.ownerId, skipped.sessionId], [null, 'o', null])
+    assert.match(skipped.reason, /ambiguous name/)
     assert.deepEqual(report.errors, [])
     assert.deepEqual((await sessions.get({ app: 'cli', token: tokens[3] })).data, { i: 3 })
 
@@ -421,7 +444,7 @@ describe('migrateFromV1 on a single server', () => {
 
     const help = await runCli(['migrate-v1', '--help'])
     assert.equal(help.code, 0)
-    assert.match(help.stdout, /Usage: spots-sessions migrate-v1 <connection-string>/)
+    assert.match(help.stdout, /Usage: spots-sessions migrate-v1 \[<connection-string>\]/)
     const none = await runCli([])
     assert.equal(none.code, 2)
     const unknown = await runCli(['migrate-v1', redis.url, '--frobnicate'])

@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 'use strict'
 
-// The package's command line: `spots-sessions migrate-v1 <connection-string> [options]`
+// The package's command line: `spots-sessions migrate-v1 [<connection-string>] [options]`
 // (`npx @spots-tech/sessions migrate-v1 …`). It runs `SpotsSessions#migrateFromV1` and prints
 // a progress line on a terminal, then a summary (or, with --json, the report as JSON).
 // Exit codes: 0 nothing failed; 1 some keys failed or the run itself failed; 2 bad usage.
+//
+// Nothing it prints holds a secret: the report names 1.x keys by app, ownerId and sessionId,
+// never by their name (which holds the token), and connection strings are shown without their
+// user-info. The connection string may come from SPOTS_SESSIONS_REDIS_URL instead of argv, where
+// `ps` and shell history would show its password.
 
 const { SpotsSessions } = require('..')
 
-const USAGE = `Usage: spots-sessions migrate-v1 <connection-string> [options]
+const ENV = 'SPOTS_SESSIONS_REDIS_URL'
+
+const USAGE = `Usage: spots-sessions migrate-v1 [<connection-string>] [options]
 
 Converts every @spots-tech/sessions 1.x session (keys app:<app>|token:<token>|ownerId:<owner>)
 into the 2.x layout, so that nobody is signed out by the upgrade. Safe to run while the
@@ -16,6 +23,8 @@ application serves traffic, and again: a second run converts only what is new.
 
 <connection-string>  redis://[user:pass@]host:port[/db], rediss://…, redis-sentinel://…,
                      redis-cluster://host:port?node=host:port…, redis+unix:///path
+                     Left out: taken from the environment variable ${ENV}, which keeps
+                     a password out of the process list and the shell history.
 
 Options:
   --dry-run          count what would be converted or skipped; write nothing
@@ -24,8 +33,23 @@ Options:
   --json             print the report as JSON on stdout (no progress line, no summary)
   -h, --help         show this help
 
+Skipped and failed keys are listed by app, ownerId and sessionId (SpotsSessions.sessionIdOf of
+the token), never by key name: a 1.x key's name holds the token.
+
 Exit status: 0 when no key failed, 1 when some did (or the run failed), 2 on bad usage.
 `
+
+// A command-line word as it may be echoed in an error: without anything that looks like the
+// user-info of a connection string (a mistyped option may be one).
+function redacted(word) {
+  return String(word).replace(/^([^@]*:\/\/)?.*@/, (_, scheme) => `${scheme ?? ''}***@`)
+}
+
+// One skipped or failed key of the report, on one line: what identifies it without the token.
+function entryLine(e) {
+  const part = (v) => (v === null ? '?' : JSON.stringify(v))
+  return `  app ${part(e.app)} · ownerId ${part(e.ownerId)} · sessionId ${e.sessionId ?? '?'}\n    ${e.reason}`
+}
 
 function usageError(message) {
   process.stderr.write(`spots-sessions: ${message}\n\n${USAGE}`)
@@ -45,9 +69,9 @@ function parseArgs(argv) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]
       const n = Number(v)
       if (v === undefined || !Number.isInteger(n) || n < 1 || n > 100000)
-        usageError(`--batch-size: must be a whole number from 1 to 100000, got ${v}`)
+        usageError(`--batch-size: must be a whole number from 1 to 100000, got ${redacted(v)}`)
       opts.batchSize = n
-    } else if (a.startsWith('-')) usageError(`unknown option ${a}`)
+    } else if (a.startsWith('-')) usageError(`unknown option ${redacted(a)}`)
     else positional.push(a)
   }
   return { opts, positional }
@@ -119,12 +143,13 @@ async function migrate(url, opts) {
       `already migrated:  ${fmt(report.alreadyMigrated)}`,
       `deleted (1.x):     ${fmt(report.deleted)}`,
       `skipped:           ${fmt(report.skipped.length)}`,
-      ...report.skipped.slice(0, 20).map((s) => `  ${s.key}\n    ${s.reason}`),
+      ...report.skipped.slice(0, 20).map(entryLine),
       ...(report.skipped.length > 20
         ? [`  … and ${fmt(report.skipped.length - 20)} more (--json lists them all)`]
         : []),
       `errors:            ${fmt(report.errors.length)}`,
-      ...report.errors.slice(0, 20).map((e) => `  ${e.key}\n    ${e.message}`),
+      ...report.errors.slice(0, 20).map(entryLine),
+      ...(report.errors.length > 20 ? [`  … and ${fmt(report.errors.length - 20)} more (--json lists them all)`] : []),
     ]
     process.stdout.write(lines.join('\n') + '\n')
   }
@@ -147,9 +172,13 @@ async function main() {
     process.stdout.write(USAGE)
     return 0
   }
-  if (positional.length !== 1) usageError('expected exactly one <connection-string>')
+  if (positional.length > 1) usageError('expected at most one <connection-string>')
+  const url = positional[0]
+  // Without the argument the constructor reads SPOTS_SESSIONS_REDIS_URL itself, and its errors
+  // name the variable.
+  if (url === undefined && !process.env[ENV]) usageError(`give a <connection-string>, or set ${ENV}`)
   try {
-    return await migrate(positional[0], opts)
+    return await migrate(url, opts)
   } catch (err) {
     // A bad connection string throws from the constructor, with a message naming the option.
     process.stderr.write(`spots-sessions: ${err.message}\n`)

@@ -122,6 +122,12 @@ fn millis(field: &'static str, value: Option<f64>, default: u64) -> Result<Durat
 /// `redis-sentinel://` / `rediss-sentinel://` for Sentinel, `redis-cluster://` /
 /// `rediss-cluster://` for Redis Cluster, and `redis+unix:///path/to.sock` for a unix socket.
 pub fn parse_url(url: &str) -> Result<Config> {
+    parse_url_from("connectionString", url)
+}
+
+/// [`parse_url`], with errors that name `source`: the option, or the environment variable the
+/// string came from. An error shows the string only as [`redact_url`] gives it.
+fn parse_url_from(source: &'static str, url: &str) -> Result<Config> {
     const SCHEMES: [&str; 7] = [
         "redis",
         "rediss",
@@ -132,25 +138,110 @@ pub fn parse_url(url: &str) -> Result<Config> {
         "redis+unix",
     ];
     let expected = "redis://, rediss://, redis-sentinel://, redis-cluster:// or redis+unix://";
+    let shown = redact_url(url);
     let Some((scheme, _)) = url.split_once("://") else {
         return Err(Error::invalid(
-            "connectionString",
-            format!("'{url}' is not a URL; expected {expected}"),
+            source,
+            format!("'{shown}' is not a URL; expected {expected}"),
         ));
     };
     if !SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) {
+        // Only the scheme's first 32 characters: a string without `://` where one was meant
+        // (`user:pass@host`) would otherwise show its password as the "scheme".
+        let scheme: String = redact_url(scheme).chars().take(32).collect();
         return Err(Error::invalid(
-            "connectionString",
-            format!("unknown scheme '{scheme}://' in '{url}'; expected {expected}"),
+            source,
+            format!("unknown scheme '{scheme}://' in '{shown}'; expected {expected}"),
         ));
     }
     let config = Config::from_url(url).map_err(|e| {
+        // The redacted string may look well-formed when the password is what breaks it.
+        let start = user_info_start(url);
+        let hint = match url[start..].rfind('@') {
+            Some(at) if url[start..start + at].contains(['/', '?', '#', '@']) => {
+                "; a user name or password holding `/`, `?`, `#` or `@` must be percent-encoded"
+            }
+            _ => "",
+        };
         Error::invalid(
-            "connectionString",
-            format!("malformed URL '{url}': {}", e.details()),
+            source,
+            format!(
+                "malformed URL '{shown}': {}{hint}",
+                without_secrets(e.details(), url)
+            ),
         )
     })?;
     Ok(config)
+}
+
+/// A connection string as errors and output may show it: the user-info (`user:password@`)
+/// replaced by `***@`, and the value of every query parameter whose name mentions a password
+/// (`sentinelPassword=…`) by `***`. Everything up to the *last* `@` counts as user-info, so
+/// that a password holding an unescaped `@`, `/`, `?` or `#` is hidden whole even when the
+/// string is malformed; a string without `://` is treated the same way (`user:pass@host`).
+pub fn redact_url(url: &str) -> String {
+    let start = user_info_start(url);
+    let (head, rest) = url.split_at(start);
+    let rest = match rest.rfind('@') {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => rest.to_string(),
+    };
+    let rest = match rest.split_once('?') {
+        Some((before, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((name, _)) if is_secret_param(name) => format!("{name}=***"),
+                    _ => param.to_string(),
+                })
+                .collect();
+            format!("{before}?{}", params.join("&"))
+        }
+        None => rest,
+    };
+    format!("{head}{rest}")
+}
+
+/// Where the user-info of `url` would start: after `<scheme>://`, or at 0 when what precedes
+/// `://` is no scheme (`user:pass@redis://…`), so that nothing before it is shown unredacted.
+fn user_info_start(url: &str) -> usize {
+    match url.find("://") {
+        Some(i)
+            if url[..i]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+        {
+            i + 3
+        }
+        _ => 0,
+    }
+}
+
+/// Whether a query parameter's name says it holds a credential.
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "secret", "token", "auth"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// `message` with the user-info of `url` (and its password alone) replaced by `***`: fred's
+/// error details may quote a part of the string they could not parse.
+fn without_secrets(message: &str, url: &str) -> String {
+    let start = user_info_start(url);
+    let Some(at) = url[start..].rfind('@') else {
+        return message.to_string();
+    };
+    let user_info = &url[start..start + at];
+    let mut out = message.to_string();
+    for secret in [Some(user_info), user_info.split_once(':').map(|(_, p)| p)]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+    {
+        out = out.replace(secret, "***");
+    }
+    out
 }
 
 fn port(field: &'static str, port: f64) -> Result<u16> {
@@ -246,7 +337,8 @@ fn redis_config(raw: &SessionsOptions) -> Result<Config> {
             ..Config::default()
         },
         (None, None) => match std::env::var(DEFAULT_URL_VARIABLE) {
-            Ok(url) if !url.is_empty() => parse_url(&url)?,
+            // Errors name the variable, which is where the string has to be fixed.
+            Ok(url) if !url.is_empty() => parse_url_from(DEFAULT_URL_VARIABLE, &url)?,
             _ => parse_url(DEFAULT_URL)?,
         },
     };
@@ -411,6 +503,62 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn redacts_user_info_and_password_parameters() {
+        for (url, shown) in [
+            ("redis://user:s3cret@host:6379/2", "redis://***@host:6379/2"),
+            ("redis://:s3cret@host", "redis://***@host"),
+            ("rediss://s3cret@host", "rediss://***@host"),
+            // Unescaped `@`, `/` and `?` in the password: everything up to the last `@`.
+            ("redis://u:s3@c/r?e#t@host:1", "redis://***@host:1"),
+            ("user:s3cret@host:6379", "***@host:6379"),
+            ("s3cret@redis://host", "***@redis://host"),
+            (
+                "redis-sentinel://h:26379?sentinelServiceName=m&sentinelPassword=s3cret",
+                "redis-sentinel://h:26379?sentinelServiceName=m&sentinelPassword=***",
+            ),
+            ("redis://host:6379", "redis://host:6379"),
+            ("redis+unix:///tmp/r.sock", "redis+unix:///tmp/r.sock"),
+            ("", ""),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn url_errors_never_show_the_password() {
+        for bad in [
+            "redis://user:s3cret@127.0.0.1:notaport",
+            "redis://user:s3cret@127.0.0.1:6379/db99999",
+            "redis://user:s3cret@127.0.0.1:6379/99999",
+            "redis://user:s3cret@bad host:6379",
+            "redis://user:s3cret@[::1:6379",
+            "redis-cluster://user:s3cret@h:1?node=user:s3cret@h",
+            "redis://user:s3c/ret@host:6379",
+            "user:s3cret@host:6379",
+            "s3cret@redis://host",
+            "http://user:s3cret@host",
+        ] {
+            let err = parse_url(bad).unwrap_err().to_string();
+            assert!(!err.contains("s3cret"), "{bad}: {err}");
+            assert!(err.starts_with("connectionString:"), "{err}");
+            let err = parse_url_from(DEFAULT_URL_VARIABLE, bad)
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("s3cret"), "{bad}: {err}");
+            assert!(err.starts_with("SPOTS_SESSIONS_REDIS_URL:"), "{err}");
+        }
+        let err = parse_url("redis://user:s3cret@127.0.0.1:notaport")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("'redis://***@127.0.0.1:notaport'"), "{err}");
+        assert!(!err.contains("percent-encoded"), "{err}");
+        let err = parse_url("redis://user:s3c/ret@127.0.0.1:6379")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be percent-encoded"), "{err}");
     }
 
     #[test]

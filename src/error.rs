@@ -110,6 +110,26 @@ impl Error {
         }
     }
 
+    /// The same error with `f` applied to its message (the reason, for
+    /// [`Error::InvalidArgument`]); the variant, and so the code, stays.
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Error::InvalidArgument { field, reason } => Error::InvalidArgument {
+                field,
+                reason: f(reason),
+            },
+            Error::Redis(m) => Error::Redis(f(m)),
+            Error::UnexpectedReply(m) => Error::UnexpectedReply(f(m)),
+            Error::Timeout(m) => Error::Timeout(f(m)),
+            Error::Connection(m) => Error::Connection(f(m)),
+            Error::Offline(m) => Error::Offline(f(m)),
+            Error::Auth(m) => Error::Auth(f(m)),
+            Error::Protocol(m) => Error::Protocol(f(m)),
+            Error::OutOfMemory(m) => Error::OutOfMemory(f(m)),
+            other @ (Error::TokenCollision { .. } | Error::Closed) => other,
+        }
+    }
+
     /// The stable, documented code for this error (`err.code` in JavaScript).
     pub fn code(&self) -> ErrorCode {
         match self {

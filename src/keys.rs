@@ -337,6 +337,48 @@ pub fn parse_v1_key(name: &[u8]) -> std::result::Result<V1Key<'_>, String> {
     }
 }
 
+/// The shortest 1.x token the migration converts, in characters: 8 random bytes in base64url
+/// (11 characters; base64 gives 12, hex 16). 8 bytes is the smallest `tokenSize` 2.x accepts;
+/// 1.x checked nothing, so `tokenSize: 0` gave the empty token and a small one a token anyone
+/// could guess. Such a session is not converted: its users sign in again.
+pub const MIN_V1_TOKEN_LEN: usize = 11;
+
+/// Whether a 1.x token may be converted ([`MIN_V1_TOKEN_LEN`]), or why not. The reason never
+/// quotes the token.
+pub fn check_v1_token(token: &[u8]) -> std::result::Result<(), String> {
+    match token.len() {
+        0 => Err("empty token: 1.x never issues one, and a session opened by the empty string would be open to anyone".into()),
+        n if n < MIN_V1_TOKEN_LEN => Err(format!(
+            "token too short: {n} characters, fewer than the {MIN_V1_TOKEN_LEN} of 8 random bytes (the smallest tokenSize), so it could be guessed"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The parts of a 1.x key name that every reading of it agrees on, for a name that
+/// [`parse_v1_key`] refuses: the app when `|token:` occurs once (the app is everything before
+/// it), the owner when `|ownerId:` occurs once (everything after it). Neither ever holds a part
+/// of the token, which always lies between the two separators.
+pub fn v1_fixed_parts(name: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
+    let Some(rest) = name.strip_prefix(V1_APP) else {
+        return (None, None);
+    };
+    let tokens = occurrences(rest, V1_TOKEN);
+    let owners = occurrences(rest, V1_OWNER);
+    let app = match tokens[..] {
+        [t] => Some(&rest[..t]),
+        _ => None,
+    };
+    let owner = match owners[..] {
+        // The owner's separator must follow a token separator, or no reading exists at all.
+        [o] if tokens.first().is_some_and(|&t| t + V1_TOKEN.len() <= o) => {
+            Some(&rest[o + V1_OWNER.len()..])
+        }
+        _ => None,
+    };
+    (app, owner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +473,44 @@ mod tests {
         assert_ne!(
             AppKeys::new(b"a").v1_marker(&session_id(b"t")),
             AppKeys::new(b"a").session(&session_id(b"t"))
+        );
+    }
+
+    #[test]
+    fn v1_tokens_shorter_than_8_random_bytes_are_refused() {
+        assert!(check_v1_token(b"").unwrap_err().starts_with("empty token"));
+        for short in [&b"Zq9"[..], b"Zq9x==", b"0123456789"] {
+            let reason = check_v1_token(short).unwrap_err();
+            assert!(reason.starts_with("token too short"), "{reason}");
+            assert!(!reason.contains(std::str::from_utf8(short).unwrap()));
+        }
+        // 8 random bytes, as 1.x's encodings write them: base64url, base64, hex.
+        for ok in [&b"AAAAAAAAAAA"[..], b"AAAAAAAAAAA=", b"0011223344556677"] {
+            assert!(check_v1_token(ok).is_ok());
+        }
+        assert_eq!(MIN_V1_TOKEN_LEN, "AAAAAAAAAAA".len());
+    }
+
+    #[test]
+    fn v1_fixed_parts_never_hold_the_token() {
+        // `|ownerId:` twice: the app is fixed, the owner and token are not.
+        assert_eq!(
+            v1_fixed_parts(b"app:a|token:SECRET|ownerId:o|ownerId:p"),
+            (Some(&b"a"[..]), None)
+        );
+        // `|token:` twice (an app containing it): the owner is fixed, the app is not.
+        assert_eq!(
+            v1_fixed_parts(b"app:my|token:app|token:SECRET|ownerId:o"),
+            (None, Some(&b"o"[..]))
+        );
+        assert_eq!(
+            v1_fixed_parts(b"app:a|token:x|token:y|ownerId:o|ownerId:p"),
+            (None, None)
+        );
+        assert_eq!(v1_fixed_parts(b"apps:a|token:t|ownerId:o"), (None, None));
+        assert_eq!(
+            v1_fixed_parts(b"app:a|ownerId:o|token:t"),
+            (Some(&b"a|ownerId:o"[..]), None)
         );
     }
 

@@ -9,7 +9,8 @@
 //! Per key:
 //!
 //! 1. The name is split ([`parse_v1_key`]); an ambiguous or foreign name is skipped with the
-//!    reason, never guessed.
+//!    reason, never guessed, and so is a token that 1.x cannot have issued
+//!    ([`check_v1_token`]: empty, or shorter than 8 random bytes).
 //! 2. `lua/v1_read.lua` reads its type, value and remaining life; a key that is not a string,
 //!    not JSON, or not a JSON object within the documented limits is skipped with the reason.
 //! 3. The data is split into fields exactly as `create` splits it ([`split_object`]).
@@ -22,25 +23,29 @@
 //!    Redis Cluster: the 1.x key, the session, its index and the marker live in different slots,
 //!    so the same work runs as ordered single-key steps (see [`Migration::convert_cluster`]).
 //!
+//! A report never holds a 1.x key's name, which holds the raw token: a key that is skipped or
+//! fails is reported as `{ app, ownerId, sessionId, reason }` ([`Entry`]), and no reason quotes
+//! the session's data or the arguments Redis may echo in an error.
+//!
 //! The marker (`M1:<app>:<id>`, see [`crate::keys`]) outlives the 1.x key by
 //! [`MARKER_GRACE_SECS`] and is refitted by every run: a session that 2.x killed after an earlier
 //! run converted it is never brought back by a later run while the 1.x key is still there.
 
+use crate::data::split_object;
+use crate::error::{Error, Result};
+use crate::keys::{
+    check_v1_token, escape, parse_v1_key, session_id, session_id_text, v1_fixed_parts, AppKeys,
+    MIN_V1_TOKEN_LEN, ORDER_FIELD, OWNER_FIELD, V1_PATTERN,
+};
+use crate::scripts::SCRIPTS;
+use crate::store::SessionStore;
+use crate::text::push_json_string;
+use crate::validate;
 use fred::bytes::Bytes;
 use fred::prelude::{ClientLike, Key, Value};
 use fred::types::config::{Server, ServerConfig};
 use fred::types::{ClusterHash, CustomCommand};
 use futures_util::stream::{self, StreamExt};
-use serde_json::json;
-
-use crate::data::split_object;
-use crate::error::{Error, Result};
-use crate::keys::{
-    escape, parse_v1_key, session_id, AppKeys, ORDER_FIELD, OWNER_FIELD, V1_PATTERN,
-};
-use crate::scripts::SCRIPTS;
-use crate::store::SessionStore;
-use crate::validate;
 
 /// How long a "migrated" marker outlives its 1.x key, in seconds: one day. A 1.x instance that
 /// is still running can extend the 1.x key (`refresh`) past its marker; two runs less than a
@@ -108,6 +113,117 @@ type StoredField = (Vec<u8>, Vec<u8>);
 /// The outcome of one key: its status, and whether its 1.x key was (dry run: would be) deleted.
 type KeyOutcome = (Status, bool);
 
+/// A 1.x key that was not converted, as a report shows it: never the key's name, which holds
+/// the raw token. `None` (JSON `null`) where the name does not fix the part: an ambiguous name
+/// has no certain token (so no session id) and perhaps no certain app or owner; a token too
+/// short to convert has no session id either, as its id could be reversed by trying every
+/// token that short.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The app name (WTF-8).
+    pub app: Option<Vec<u8>>,
+    /// The owner id (WTF-8).
+    pub owner: Option<Vec<u8>>,
+    /// The session's public id (`SpotsSessions.sessionIdOf(token)`).
+    pub session_id: Option<String>,
+    /// Why it was skipped or what failed; never the token or the session's data.
+    pub reason: String,
+}
+
+impl Entry {
+    /// The entry of the key `name`, with what its name says safely, and `reason`.
+    fn of(name: &[u8], reason: String) -> Self {
+        match parse_v1_key(name) {
+            Ok(v1) => Entry {
+                app: Some(v1.app.to_vec()),
+                owner: Some(v1.owner.to_vec()),
+                session_id: (v1.token.len() >= MIN_V1_TOKEN_LEN)
+                    .then(|| session_id_text(&session_id(v1.token))),
+                reason,
+            },
+            Err(_) => {
+                let (app, owner) = v1_fixed_parts(name);
+                Entry {
+                    app: app.map(<[u8]>::to_vec),
+                    owner: owner.map(<[u8]>::to_vec),
+                    session_id: None,
+                    reason: format!(
+                        "{reason} (the name holds the token, so it is not shown; app and ownerId are given only where the name fixes them)"
+                    ),
+                }
+            }
+        }
+    }
+
+    /// The entry of the key `name` whose conversion failed with `err`.
+    fn failed(name: &[u8], err: &Error) -> Self {
+        let token = parse_v1_key(name).ok().map(|v1| v1.token);
+        Entry::of(name, scrub(&err.to_string(), token))
+    }
+
+    fn push_json(&self, out: &mut String) {
+        let part = |out: &mut String, v: Option<&[u8]>| match v {
+            Some(bytes) => push_json_string(out, bytes),
+            None => out.push_str("null"),
+        };
+        out.push_str("{\"app\":");
+        part(out, self.app.as_deref());
+        out.push_str(",\"ownerId\":");
+        part(out, self.owner.as_deref());
+        out.push_str(",\"sessionId\":");
+        part(out, self.session_id.as_deref().map(str::as_bytes));
+        out.push_str(",\"reason\":");
+        push_json_string(out, self.reason.as_bytes());
+        out.push('}');
+    }
+}
+
+/// Shortest run of a token's characters that [`scrub`] hides.
+const SCRUB_RUN: usize = 8;
+
+/// Longest error message a report keeps, in bytes.
+const SCRUB_MAX: usize = 1_000;
+
+/// An error message as a report (or a rejection) may show it: Redis's echo of a command's
+/// arguments (`…, with args beginning with: '<key>' …`, for a command renamed or disabled on the
+/// server) cut off, and every run of [`SCRUB_RUN`] or more bytes that also occurs in `token`
+/// replaced by `…`, whatever else quoted it.
+pub fn scrub(message: &str, token: Option<&[u8]>) -> String {
+    let mut text = message.as_bytes();
+    if let Some(at) = find(text, b"with args beginning with") {
+        text = &text[..at];
+    }
+    let text = &text[..text.len().min(SCRUB_MAX)];
+    let Some(token) = token.filter(|t| t.len() >= SCRUB_RUN) else {
+        return String::from_utf8_lossy(text).into_owned();
+    };
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        // The longest run from `i` that occurs in the token.
+        let mut len = 0;
+        for n in SCRUB_RUN..=(text.len() - i).min(token.len()) {
+            if find(token, &text[i..i + n]).is_some() {
+                len = n;
+            } else {
+                break;
+            }
+        }
+        if len > 0 {
+            out.extend_from_slice("…".as_bytes());
+            i += len;
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// The report of one batch, merged into the run's report by the JavaScript layer.
 #[derive(Debug, Default)]
 pub struct BatchReport {
@@ -119,10 +235,10 @@ pub struct BatchReport {
     pub already: u64,
     /// 1.x keys deleted (`deleteOld`).
     pub deleted: u64,
-    /// Keys not converted: `(key, reason)`.
-    pub skipped: Vec<(String, String)>,
-    /// Keys whose conversion failed (a Redis error): `(key, message)`. A later run retries them.
-    pub errors: Vec<(String, String)>,
+    /// Keys not converted, with the reason.
+    pub skipped: Vec<Entry>,
+    /// Keys whose conversion failed (a Redis error), with the message. A later run retries them.
+    pub errors: Vec<Entry>,
     /// Where the next batch starts; `None` when every server has been scanned.
     pub cursor: Option<String>,
     /// On the first batch: the number of keys on the scanned servers (`DBSIZE`), for an ETA.
@@ -130,24 +246,35 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
-    /// The JSON text the JavaScript layer parses.
+    /// The JSON text the JavaScript layer parses. Written by hand rather than through
+    /// `serde_json::Value`, whose strings cannot hold the lone surrogates an app or owner may.
     pub fn to_json(&self) -> String {
-        let pairs = |list: &[(String, String)], second: &str| {
-            list.iter()
-                .map(|(k, v)| json!({ "key": k, second: v }))
-                .collect::<Vec<_>>()
-        };
-        json!({
-            "scanned": self.scanned,
-            "migrated": self.migrated,
-            "alreadyMigrated": self.already,
-            "deleted": self.deleted,
-            "skipped": pairs(&self.skipped, "reason"),
-            "errors": pairs(&self.errors, "message"),
-            "cursor": self.cursor,
-            "totalKeys": self.total_keys,
-        })
-        .to_string()
+        let mut out = format!(
+            "{{\"scanned\":{},\"migrated\":{},\"alreadyMigrated\":{},\"deleted\":{}",
+            self.scanned, self.migrated, self.already, self.deleted
+        );
+        for (name, list) in [("skipped", &self.skipped), ("errors", &self.errors)] {
+            out.push_str(&format!(",\"{name}\":["));
+            for (i, entry) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                entry.push_json(&mut out);
+            }
+            out.push(']');
+        }
+        out.push_str(",\"cursor\":");
+        match &self.cursor {
+            Some(c) => push_json_string(&mut out, c.as_bytes()),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"totalKeys\":");
+        match self.total_keys {
+            Some(n) => out.push_str(&n.to_string()),
+            None => out.push_str("null"),
+        }
+        out.push('}');
+        out
     }
 }
 
@@ -254,11 +381,30 @@ fn decode_read(reply: Vec<Value>) -> Result<std::result::Result<Option<V1Value>,
 }
 
 /// The data fields of a 1.x value, as `create` would store them, or why it cannot be converted.
+/// No reason quotes the value: serde's own messages do (`invalid type: string "…"`), so only its
+/// syntax messages (fixed texts with a position) are passed on.
 fn split_value(value: &[u8]) -> std::result::Result<Vec<StoredField>, String> {
     let text = std::str::from_utf8(value).map_err(|_| "not JSON: not UTF-8 text".to_string())?;
     if let Err(e) = serde_json::from_str::<&serde_json::value::RawValue>(text) {
-        return Err(format!("not JSON: {e}"));
+        return Err(match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("not JSON: {e}")
+            }
+            _ => format!("not JSON (line {} column {})", e.line(), e.column()),
+        });
     }
+    let kind = match text.trim_start().as_bytes().first() {
+        Some(b'{') => None,
+        Some(b'[') => Some("an array"),
+        Some(b'"') => Some("a string"),
+        Some(b't' | b'f') => Some("a boolean"),
+        Some(b'n') => Some("null"),
+        _ => Some("a number"),
+    };
+    if let Some(kind) = kind {
+        return Err(format!("data must be a JSON object, got {kind}"));
+    }
+    // An object: its remaining errors are the documented limits, which quote nothing.
     let fields = split_object(text).map_err(|e| match e {
         Error::InvalidArgument { reason, .. } => format!("data {reason}"),
         other => other.to_string(),
@@ -341,8 +487,15 @@ impl Migration {
         Ok(total)
     }
 
-    /// Scans one page from `cursor` and converts the 1.x keys on it.
+    /// Scans one page from `cursor` and converts the 1.x keys on it. A failure of the batch
+    /// itself (the scan, the read-ahead) is [`scrub`]bed: Redis may echo the keys it was given.
     pub async fn step(&self, cursor: &str, opts: Options) -> Result<BatchReport> {
+        self.scan_and_convert(cursor, opts)
+            .await
+            .map_err(|e| e.map_message(|m| scrub(&m, None)))
+    }
+
+    async fn scan_and_convert(&self, cursor: &str, opts: Options) -> Result<BatchReport> {
         if opts.batch_size == 0 || opts.batch_size > MIGRATE_MAX_BATCH_SIZE {
             return Err(Error::invalid(
                 "batchSize",
@@ -395,7 +548,6 @@ impl Migration {
             .collect()
             .await;
         for (name, outcome) in names.iter().zip(outcomes) {
-            let shown = || String::from_utf8_lossy(name).into_owned();
             match outcome {
                 Ok((status, deleted)) => {
                     report.deleted += u64::from(deleted);
@@ -403,10 +555,10 @@ impl Migration {
                         Status::Migrated => report.migrated += 1,
                         Status::Already => report.already += 1,
                         Status::Gone => {}
-                        Status::Skipped(reason) => report.skipped.push((shown(), reason)),
+                        Status::Skipped(reason) => report.skipped.push(Entry::of(name, reason)),
                     }
                 }
-                Err(e) => report.errors.push((shown(), e.to_string())),
+                Err(e) => report.errors.push(Entry::failed(name, &e)),
             }
         }
         Ok(report)
@@ -451,6 +603,9 @@ impl Migration {
             Ok(v1) => v1,
             Err(reason) => return Ok((Status::Skipped(reason), false)),
         };
+        if let Err(reason) = check_v1_token(v1.token) {
+            return Ok((Status::Skipped(reason), false));
+        }
         let names = validate::name("app", v1.app)
             .and(validate::name("token", v1.token))
             .and(validate::name("ownerId", v1.owner));
@@ -718,19 +873,90 @@ mod tests {
     }
 
     #[test]
-    fn reports_as_json() {
+    fn reports_as_json_without_key_names() {
         let report = BatchReport {
             scanned: 3,
             migrated: 1,
-            skipped: vec![("app:x".into(), "why".into())],
+            skipped: vec![
+                Entry::of(b"app:a\xed\xa0\x80|token:|ownerId:o", "why".into()),
+                Entry::of(
+                    b"app:a|token:t|token:SECRETSECRET|ownerId:o",
+                    "ambiguous".into(),
+                ),
+            ],
+            errors: vec![Entry::of(
+                b"app:a|token:SECRETSECRET|ownerId:o",
+                "failed".into(),
+            )],
             cursor: Some("0:5".into()),
             ..Default::default()
         };
-        let v: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        let text = report.to_json();
+        assert!(
+            !text.contains("SECRET") && !text.contains("token:"),
+            "{text}"
+        );
+        // A lone surrogate in an app comes out as the escape JSON.parse turns back into it.
+        assert!(text.contains(r#""app":"a\ud800""#), "{text}");
+        // serde_json refuses lone surrogates, so read the rest without that entry.
+        let text = text.replace(r"\ud800", "");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["scanned"], 3);
         assert_eq!(v["alreadyMigrated"], 0);
         assert_eq!(v["skipped"][0]["reason"], "why");
+        assert_eq!(v["skipped"][0]["ownerId"], "o");
+        // The empty token is too short: no session id, which would reveal it.
+        assert!(v["skipped"][0]["sessionId"].is_null());
+        assert!(v["skipped"][1]["app"].is_null());
+        assert_eq!(v["skipped"][1]["ownerId"], "o");
+        assert!(v["skipped"][1]["sessionId"].is_null());
+        assert!(v["skipped"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("ambiguous (the name holds the token"));
+        assert_eq!(
+            v["errors"][0]["sessionId"],
+            session_id_text(&session_id(b"SECRETSECRET"))
+        );
+        assert_eq!(v["errors"][0]["reason"], "failed");
         assert_eq!(v["cursor"], "0:5");
         assert!(v["totalKeys"].is_null());
+    }
+
+    #[test]
+    fn scrubs_echoed_arguments_and_token_runs() {
+        let token = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let echoed = "ERR unknown command 'MGET', with args beginning with: 'app:a|token:abcdefghijklmnopqrstuvwxyz0123456789|ownerId:o' ";
+        assert_eq!(scrub(echoed, None), "ERR unknown command 'MGET', ");
+        let quoted = "ERR something about 'xx abcdefghijklmnopqrst yy' and qrstuvwxyz0123 too";
+        let out = scrub(quoted, Some(token));
+        assert_eq!(out, "ERR something about 'xx … yy' and … too");
+        // Runs shorter than SCRUB_RUN are ordinary words that happen to share letters.
+        assert_eq!(scrub("ERR abc", Some(token)), "ERR abc");
+        assert_eq!(scrub("plain", Some(b"")), "plain");
+        let err = Error::Redis(echoed.into()).map_message(|m| scrub(&m, None));
+        assert_eq!(err.code(), crate::error::ErrorCode::Redis);
+        assert!(!err.to_string().contains("abcdefgh"));
+    }
+
+    #[test]
+    fn value_reasons_never_quote_the_data() {
+        for (value, needle) in [
+            (&br#""secret-data""#[..], "got a string"),
+            (b"12345678", "got a number"),
+            (b"[\"secret-data\"]", "got an array"),
+            (b"true", "got a boolean"),
+            (b"null", "got null"),
+            (b"{\"a\":\"secret-data\"", "not JSON"),
+            (b"{\"a\":secret-data}", "not JSON"),
+            (b"\"secret-data", "not JSON"),
+        ] {
+            let reason = split_value(value).unwrap_err();
+            assert!(reason.contains(needle), "{reason}");
+            assert!(
+                !reason.contains("secret") && !reason.contains("12345678"),
+                "{reason}"
+            );
+        }
     }
 }
