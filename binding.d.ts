@@ -55,6 +55,15 @@ export declare class NativeSessions {
   quit(id: number): void
   /** Closes the connection at once, without waiting for replies. */
   disconnect(): void
+  /**
+   * Drops the native half now rather than when the wrapper is collected; `index.js` calls it
+   * once the instance is closed (`quit()` settled, or `disconnect()`) and then drops its
+   * reference. Otherwise fred's client, its tasks and buffers (about [`NATIVE_BYTES`]) would
+   * wait for V8's next full collection, which a loop of `new` + `quit()` that allocates
+   * little JavaScript puts off for thousands of instances: tens of megabytes at once, which
+   * the allocator then keeps as resident memory.
+   */
+  release(): void
   /** Whether calls are in flight: keeps Node's event loop alive only while they are. */
   setActive(active: boolean): void
   /**

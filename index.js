@@ -573,11 +573,15 @@ class SpotsSessions {
     }
   }
 
-  // Once closed, the native instance is dropped, so that its memory (client, tasks, buffers) is
-  // freed at the next collection even while this instance stays referenced. Completions still in
-  // flight reach this instance through the callback and find nothing pending.
+  // Once closed, the native half (fred's client, its tasks and buffers, the bridge) is freed at
+  // once, not when V8 next collects its wrapper: a loop of `new` + `quit()` allocates so little
+  // JavaScript that thousands of closed instances would otherwise hold tens of megabytes until
+  // then (issue 21). Completions still in flight reach this instance through the callback (their
+  // work holds the bridge) and find nothing pending.
   #release() {
+    const native = this.#native
     this.#native = null
+    native?.release()
   }
 
   #whenIdle() {

@@ -28,12 +28,20 @@ use crate::{runtime, validate};
 /// uses to settle the call's Promise when the outcome arrives through the batch callback.
 #[napi(custom_finalize)]
 pub struct NativeSessions {
+    /// Everything the instance holds natively; `None` once [`NativeSessions::release`] (or the
+    /// finalizer) has dropped it.
+    open: Option<Open>,
+    runtime: &'static tokio::runtime::Runtime,
+}
+
+/// The native half proper: fred's client with its buffers, channels and tasks, the completion
+/// bridge (its threadsafe function) and the dispatcher task, about [`NATIVE_BYTES`] in all.
+struct Open {
     store: Arc<SessionStore>,
     /// The `durability` option's confirmations, when set: writes resolve once replicas have them.
     durable: Option<Arc<Durable>>,
     bridge: Arc<Bridge>,
     dispatcher: Dispatcher,
-    runtime: &'static tokio::runtime::Runtime,
 }
 
 /// A JavaScript string as bytes, losslessly (WTF-8): strings that differ stay different.
@@ -131,6 +139,12 @@ pub fn describe_connection(options: SessionsOptions) -> napi::Result<NativeConne
 }
 
 impl NativeSessions {
+    /// The native half, or a thrown `Closed` error once it was released. `index.js` drops its
+    /// reference when it releases, so it never calls a method afterwards.
+    fn open(&self) -> napi::Result<&Open> {
+        self.open.as_ref().ok_or_else(|| to_napi(Error::Closed))
+    }
+
     /// [`dispatch`](Self::dispatch) for a call that creates, changes or removes sessions: with
     /// the `durability` option it resolves only once replicas confirmed its write (see
     /// [`crate::store::durable`]).
@@ -139,18 +153,19 @@ impl NativeSessions {
         id: u32,
         args: Result<A>,
         work: impl FnOnce(Arc<SessionStore>, A) -> F,
-    ) where
+    ) -> napi::Result<()>
+    where
         T: Into<Outcome> + Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
-        match &self.durable {
+        match &self.open()?.durable {
             None => self.dispatch(id, args, work),
             Some(durable) => {
                 let durable = Arc::clone(durable);
                 self.dispatch(id, args, move |store, args| {
                     let write = work(store, args);
                     async move { durable.write(write).await }
-                });
+                })
             }
         }
     }
@@ -163,28 +178,50 @@ impl NativeSessions {
         id: u32,
         args: Result<A>,
         work: impl FnOnce(Arc<SessionStore>, A) -> F,
-    ) where
+    ) -> napi::Result<()>
+    where
         T: Into<Outcome>,
         F: Future<Output = Result<T>> + Send + 'static,
     {
-        let bridge = Arc::clone(&self.bridge);
+        let open = self.open()?;
+        let bridge = Arc::clone(&open.bridge);
         match args {
             Err(err) => bridge.complete(id, Outcome::Failed(err)),
             Ok(args) => {
-                let work = work(Arc::clone(&self.store), args);
+                let work = work(Arc::clone(&open.store), args);
                 let call = Box::pin(async move {
                     let outcome = work.await.into();
                     bridge.complete(id, outcome);
                 });
-                if self.dispatcher.submit(call).is_err() {
+                if open.dispatcher.submit(call).is_err() {
                     // Only while the process shuts down; the call must still settle.
-                    self.bridge.complete(
+                    open.bridge.complete(
                         id,
                         Outcome::Failed(Error::Connection("the runtime is shutting down".into())),
                     );
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Closes the connection (a no-op after `quit` or `disconnect`) and drops the native half;
+    /// whether it was still there.
+    ///
+    /// What is dropped here is freed at once, not at the wrapper's collection: calls still in
+    /// flight and the eviction watcher hold clones of the store and the bridge and let go of
+    /// them when they end, and the bridge's threadsafe function is released with its last clone.
+    fn close(&mut self) -> bool {
+        let Some(open) = self.open.take() else {
+            return false;
+        };
+        let _entered = self.runtime.enter();
+        open.store.disconnect();
+        if let Some(durable) = &open.durable {
+            durable.disconnect();
+        }
+        drop(open);
+        true
     }
 }
 
@@ -195,10 +232,13 @@ impl NativeSessions {
 const NATIVE_BYTES: i64 = 48 * 1024;
 
 impl ObjectFinalize for NativeSessions {
-    /// Returns the instance's share of external memory; dropping `self` then closes it (`Drop`).
-    fn finalize(self, env: Env) -> napi::Result<()> {
-        // Fails only while the environment is torn down, when it no longer matters.
-        let _ = env.adjust_external_memory(-NATIVE_BYTES);
+    /// Closes an instance that was never released (dropped without `quit()` or `disconnect()`)
+    /// and returns its share of external memory (`release` returned it already otherwise).
+    fn finalize(mut self, env: Env) -> napi::Result<()> {
+        if self.close() {
+            // Fails only while the environment is torn down, when it no longer matters.
+            let _ = env.adjust_external_memory(-NATIVE_BYTES);
+        }
         Ok(())
     }
 }
@@ -207,11 +247,7 @@ impl Drop for NativeSessions {
     /// An instance that is never quit (a worker that exits, an environment torn down) still
     /// closes its connections instead of leaving them, and their reconnect loops, behind.
     fn drop(&mut self) {
-        let _entered = self.runtime.enter();
-        self.store.disconnect();
-        if let Some(durable) = &self.durable {
-            durable.disconnect();
-        }
+        self.close();
     }
 }
 
@@ -254,10 +290,12 @@ impl NativeSessions {
         }
         env.adjust_external_memory(NATIVE_BYTES)?;
         Ok(NativeSessions {
-            store,
-            durable,
-            bridge,
-            dispatcher: Dispatcher::start(runtime),
+            open: Some(Open {
+                store,
+                durable,
+                bridge,
+                dispatcher: Dispatcher::start(runtime),
+            }),
             runtime,
         })
     }
@@ -294,8 +332,7 @@ impl NativeSessions {
             |store, (app, owner, duration, limits)| async move {
                 store.create(&app, &owner, &data, duration, limits).await
             },
-        );
-        Ok(())
+        )
     }
 
     /// Starts `get`; resolves to `[owner, data]` JSON text or `null`.
@@ -304,8 +341,7 @@ impl NativeSessions {
         let args = both(read_name("app", app)?, read_name("token", token)?);
         self.dispatch(id, args, |store, (app, token)| async move {
             store.get(&app, &token).await
-        });
-        Ok(())
+        })
     }
 
     /// Starts `refresh`; resolves to whether the session existed.
@@ -321,8 +357,7 @@ impl NativeSessions {
         let args = names.and_then(|names| Ok((names, validate::duration(duration)?)));
         self.dispatch(id, args, |store, ((app, token), duration)| async move {
             store.refresh(&app, &token, duration).await
-        });
-        Ok(())
+        })
     }
 
     /// Starts `update`; resolves to whether the session existed.
@@ -337,8 +372,7 @@ impl NativeSessions {
         let args = both(read_name("app", app)?, read_name("token", token)?);
         self.dispatch_write(id, args, |store, (app, token)| async move {
             store.update(&app, &token, &data).await
-        });
-        Ok(())
+        })
     }
 
     /// Starts `kill`; resolves to whether the session existed (and, with `owner_id`, was that
@@ -355,8 +389,7 @@ impl NativeSessions {
         let args = with_owner(names, owner_id)?;
         self.dispatch_write(id, args, |store, ((app, token), owner)| async move {
             store.kill(&app, &token, owner.as_deref()).await
-        });
-        Ok(())
+        })
     }
 
     /// Starts `killAll`; resolves to whether at least one session was killed. The session of
@@ -379,14 +412,13 @@ impl NativeSessions {
         });
         self.dispatch_write(id, args, |store, ((app, owner), except)| async move {
             store.kill_all(&app, &owner, except).await
-        });
-        Ok(())
+        })
     }
 
     /// Starts closing the connection gracefully; resolves to `'OK'`.
     #[napi]
-    pub fn quit(&self, id: u32) {
-        let durable = self.durable.clone();
+    pub fn quit(&self, id: u32) -> napi::Result<()> {
+        let durable = self.open()?.durable.clone();
         self.dispatch(id, Ok(()), |store, ()| async move {
             let (sessions, confirmations) = futures_util::future::join(store.quit(), async {
                 match &durable {
@@ -396,23 +428,42 @@ impl NativeSessions {
             })
             .await;
             sessions.and(confirmations).map(|()| "OK".to_string())
-        });
+        })
     }
 
     /// Closes the connection at once, without waiting for replies.
     #[napi]
     pub fn disconnect(&self) {
-        let _entered = self.runtime.enter();
-        self.store.disconnect();
-        if let Some(durable) = &self.durable {
-            durable.disconnect();
+        if let Some(open) = &self.open {
+            let _entered = self.runtime.enter();
+            open.store.disconnect();
+            if let Some(durable) = &open.durable {
+                durable.disconnect();
+            }
+        }
+    }
+
+    /// Drops the native half now rather than when the wrapper is collected; `index.js` calls it
+    /// once the instance is closed (`quit()` settled, or `disconnect()`) and then drops its
+    /// reference. Otherwise fred's client, its tasks and buffers (about [`NATIVE_BYTES`]) would
+    /// wait for V8's next full collection, which a loop of `new` + `quit()` that allocates
+    /// little JavaScript puts off for thousands of instances: tens of megabytes at once, which
+    /// the allocator then keeps as resident memory.
+    #[napi]
+    pub fn release(&mut self, env: Env) {
+        if self.close() {
+            // As in `finalize`: fails only while the environment is torn down.
+            let _ = env.adjust_external_memory(-NATIVE_BYTES);
         }
     }
 
     /// Whether calls are in flight: keeps Node's event loop alive only while they are.
     #[napi]
     pub fn set_active(&self, env: Env, active: bool) -> napi::Result<()> {
-        self.bridge.set_active(&env, active)
+        match &self.open {
+            Some(open) => open.bridge.set_active(&env, active),
+            None => Ok(()),
+        }
     }
 
     /// Starts `list`; resolves to the JSON text `[[sessionId, createdAt, expiresAt, data], …]`:
@@ -430,8 +481,7 @@ impl NativeSessions {
             names.and_then(|names| Ok((names, limit.map(validate::list_limit).transpose()?)));
         self.dispatch(id, args, |store, ((app, owner), limit)| async move {
             store.list(&app, &owner, limit).await
-        });
-        Ok(())
+        })
     }
 
     /// Starts `count`; resolves to the number of live sessions as decimal text.
@@ -440,8 +490,7 @@ impl NativeSessions {
         let args = both(read_name("app", app)?, read_name("ownerId", owner_id)?);
         self.dispatch(id, args, |store, (app, owner)| async move {
             store.count(&app, &owner).await
-        });
-        Ok(())
+        })
     }
 
     /// Starts `kill` addressed by session id (see [`session_id_of`]); with `owner_id`, only a
@@ -463,8 +512,7 @@ impl NativeSessions {
         let args = with_owner(both(read_name("app", app)?, parsed), owner_id)?;
         self.dispatch_write(id, args, |store, ((app, sid), owner)| async move {
             store.kill_id(&app, &sid, owner.as_deref()).await
-        });
-        Ok(())
+        })
     }
 
     /// Starts `get` with `refresh`; resolves as `get`.
@@ -480,8 +528,7 @@ impl NativeSessions {
         let args = names.and_then(|names| Ok((names, validate::seconds("refresh", refresh)?)));
         self.dispatch(id, args, |store, ((app, token), refresh)| async move {
             store.get_refresh(&app, &token, refresh).await
-        });
-        Ok(())
+        })
     }
 
     /// Starts `rotate`; resolves to the new token, or `undefined` when not found.
@@ -495,21 +542,21 @@ impl NativeSessions {
                 // "not found".
                 None => Outcome::Session(None),
             })
-        });
-        Ok(())
+        })
     }
 
     /// Starts a 1.x migration run on connections of its own (see [`crate::migrate`]); the
     /// JavaScript layer drives it batch by batch and closes it.
     #[napi]
     pub fn migrate_v1(&self) -> napi::Result<NativeMigration> {
+        let open = self.open()?;
         let store = {
             let _entered = self.runtime.enter();
-            self.store.dedicated().map_err(to_napi)?
+            open.store.dedicated().map_err(to_napi)?
         };
         Ok(NativeMigration {
             migration: Arc::new(Migration::new(store)),
-            bridge: Arc::clone(&self.bridge),
+            bridge: Arc::clone(&open.bridge),
             runtime: self.runtime,
         })
     }

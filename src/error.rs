@@ -126,6 +126,17 @@ impl Error {
             Error::Auth(m) => Error::Auth(f(m)),
             Error::Protocol(m) => Error::Protocol(f(m)),
             Error::OutOfMemory(m) => Error::OutOfMemory(f(m)),
+            Error::Durability {
+                acknowledged,
+                replicas,
+                timeout_ms,
+                detail,
+            } => Error::Durability {
+                acknowledged,
+                replicas,
+                timeout_ms,
+                detail: detail.map(f),
+            },
             other @ (Error::TokenCollision { .. } | Error::Closed) => other,
         }
     }
