@@ -1,0 +1,145 @@
+'use strict'
+
+// What `durability: { replicas, timeout }` costs (issue 23): `kill` and `create` latency and
+// throughput against a primary with one replica, with and without the option, and `get` on its
+// own and while durable kills run beside it (reads never wait: they should not notice).
+//
+//   node benchmark/durability.js
+//   BENCH_ROUNDS=5 BENCH_OPS=4000 BENCH_JSON=benchmark/results/durability-2-core-vm.jsonl node benchmark/durability.js
+//
+// It starts its own two redis-servers (a primary and its replica) on free loopback ports.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const { SpotsSessions } = require('..')
+const { startRedis, sleep, str } = require('../__test__/helpers/redis')
+
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3) | 0)
+const OPS = Math.max(100, Number(process.env.BENCH_OPS || 3000) | 0)
+const JSON_PATH = process.env.BENCH_JSON || ''
+const APP = 'bench'
+const DURABILITY = { replicas: 1, timeout: 1000 }
+
+/** Runs `n` calls of `fn(i)` with `c` in flight; resolves to `{ ops, p50, p99 }` (ms). */
+async function drive(n, c, fn) {
+  const lat = new Float64Array(n)
+  let next = 0
+  const t0 = process.hrtime.bigint()
+  async function worker() {
+    while (next < n) {
+      const i = next++
+      const s = process.hrtime.bigint()
+      await fn(i)
+      lat[i] = Number(process.hrtime.bigint() - s) / 1e6
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(c, n) }, worker))
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9
+  lat.sort()
+  return { ops: n / secs, p50: lat[Math.floor(n * 0.5)], p99: lat[Math.min(n - 1, Math.floor(n * 0.99))] }
+}
+
+/** `n` fresh sessions, created by `writer`. */
+async function sessions(writer, n) {
+  const tokens = []
+  for (let i = 0; i < n; i += 500) {
+    const batch = []
+    for (let j = i; j < Math.min(n, i + 500); j++)
+      batch.push(writer.create({ app: APP, ownerId: `u${j % 1000}`, duration: 3600, data: { n: j } }))
+    tokens.push(...(await Promise.all(batch)))
+  }
+  return tokens
+}
+
+/** One round: every measurement, for `mode` ('plain' or 'durable'). */
+async function round(primary, mode) {
+  const loader = new SpotsSessions({ connectionString: primary.url })
+  const inst = new SpotsSessions({
+    connectionString: primary.url,
+    ...(mode === 'durable' ? { durability: DURABILITY } : {}),
+  })
+  try {
+    const out = {}
+    let t = await sessions(loader, OPS)
+    out['kill c=1'] = await drive(Math.min(OPS, 1000), 1, (i) => inst.kill({ app: APP, token: t[i] }))
+    t = await sessions(loader, OPS)
+    out['kill c=64'] = await drive(OPS, 64, (i) => inst.kill({ app: APP, token: t[i] }))
+    out['create c=64'] = await drive(OPS, 64, (i) =>
+      inst.create({ app: APP, ownerId: `c${i % 1000}`, duration: 3600, data: { n: i } }),
+    )
+    const hot = await sessions(loader, 1000)
+    out['get c=16'] = await drive(OPS * 4, 16, (i) => inst.get({ app: APP, token: hot[i % hot.length] }))
+    // get beside a kill load on the same instance
+    t = await sessions(loader, OPS)
+    const kills = drive(OPS, 64, (i) => inst.kill({ app: APP, token: t[i] }))
+    out['get c=16 beside kill c=64'] = await drive(OPS * 2, 16, (i) =>
+      inst.get({ app: APP, token: hot[i % hot.length] }),
+    )
+    await kills
+    return out
+  } finally {
+    await Promise.all([loader.quit(), inst.quit()])
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function main() {
+  const primary = await startRedis()
+  const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] })
+  try {
+    for (let i = 0; !/master_link_status:up/.test(str(await replica.command('INFO', 'replication'))); i++) {
+      if (i > 200) throw new Error('the replica did not link up')
+      await sleep(50)
+    }
+    const runs = { plain: [], durable: [] }
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const mode of r % 2 ? ['durable', 'plain'] : ['plain', 'durable']) {
+        runs[mode].push(await round(primary, mode))
+        await primary.command('FLUSHALL')
+      }
+    }
+    const names = Object.keys(runs.plain[0])
+    console.log(
+      `primary + 1 replica on loopback, ${os.cpus().length} cpus, durability ${JSON.stringify(DURABILITY)}, ` +
+        `median of ${ROUNDS} rounds, ${OPS} ops per measurement`,
+    )
+    console.log(
+      '| measurement | plain ops/s | durable ops/s | ratio | plain p50 ms | durable p50 ms | plain p99 ms | durable p99 ms |',
+    )
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    const rows = []
+    for (const name of names) {
+      const m = (mode, k) => median(runs[mode].map((run) => run[name][k]))
+      const row = {
+        measurement: name,
+        plain: { ops: m('plain', 'ops'), p50: m('plain', 'p50'), p99: m('plain', 'p99') },
+        durable: { ops: m('durable', 'ops'), p50: m('durable', 'p50'), p99: m('durable', 'p99') },
+      }
+      rows.push(row)
+      const f = (x, d = 0) => x.toFixed(d)
+      console.log(
+        `| ${name} | ${f(row.plain.ops)} | ${f(row.durable.ops)} | ${f(row.durable.ops / row.plain.ops, 2)}× | ` +
+          `${f(row.plain.p50, 3)} | ${f(row.durable.p50, 3)} | ${f(row.plain.p99, 3)} | ${f(row.durable.p99, 3)} |`,
+      )
+    }
+    if (JSON_PATH) {
+      const meta = {
+        date: new Date().toISOString(),
+        cpus: os.cpus().length,
+        node: process.version,
+        rounds: ROUNDS,
+        ops: OPS,
+      }
+      fs.appendFileSync(JSON_PATH, rows.map((row) => JSON.stringify({ ...meta, ...row })).join('\n') + '\n')
+    }
+  } finally {
+    await replica.stop()
+    await primary.stop()
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
