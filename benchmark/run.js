@@ -7,11 +7,30 @@
 //   BENCH_SIZES=1000 BENCH_SCALE=0.2 BENCH_METHODS=get,update node benchmark/run.js
 //   BENCH_SIZES=1000 BENCH_SCALE=0.2 BENCH_METHODS=get,list,getRefresh node benchmark/run.js
 //   BENCH_JSON=/tmp/bench.jsonl npm run bench
+//   BENCH_PIN=1 npm run bench     # one vCPU each: node on core 0, redis-server on core 1
 //
 // It starts its own redis-server on a free loopback port and never talks to any other.
 
 const fs = require('node:fs')
 const os = require('node:os')
+const { spawnSync } = require('node:child_process')
+
+// BENCH_PIN=1: the one-vCPU layout that many containers give an application. The whole Node
+// process (main thread, the addon's tokio threads, V8's helpers) runs on core 0 and
+// redis-server on core 1, so neither implementation can borrow the other core. The
+// benchmark re-runs itself under `taskset -c 0` (children inherit that, so redis-server is
+// started under its own `taskset -c 1`).
+const PIN = process.env.BENCH_PIN === '1'
+const NODE_CPU = process.env.BENCH_PIN_NODE_CPU || '0'
+const REDIS_CPU = process.env.BENCH_PIN_REDIS_CPU || '1'
+if (PIN && process.env.BENCH_PINNED !== NODE_CPU) {
+  const r = spawnSync('taskset', ['-c', NODE_CPU, process.execPath, ...process.execArgv, __filename], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_PINNED: NODE_CPU },
+  })
+  if (r.error) throw new Error(`BENCH_PIN=1 needs taskset (util-linux): ${r.error.message}`)
+  process.exit(r.status ?? 1)
+}
 const { SpotsSessions } = require('..')
 const { ReferenceSessions } = require('./reference')
 const { startRedis } = require('../__test__/helpers/redis')
@@ -359,7 +378,7 @@ function summarise(impl, n, method, c, reps) {
 async function main() {
   const wallStart = Date.now()
   if (JSON_PATH) fs.writeFileSync(JSON_PATH, '')
-  const redis = await startRedis({ args: ['--appendonly', 'no', '--save', ''] })
+  const redis = await startRedis({ args: ['--appendonly', 'no', '--save', ''], cpus: PIN ? REDIS_CPU : undefined })
   const impls = {}
   let failed = null
   try {
@@ -375,6 +394,7 @@ async function main() {
       ioredis: require('ioredis/package.json').version,
       addonWorkerThreads: process.env.SPOTS_SESSIONS_WORKER_THREADS || 'default (1)',
       availableParallelism: os.availableParallelism?.() ?? os.cpus().length,
+      pinned: PIN ? { node: NODE_CPU, redis: REDIS_CPU } : null,
     }
     console.log('spots-sessions benchmark: native addon vs ioredis reference (benchmark/reference.js)')
     console.log(`machine: ${machine.cpu} x ${machine.cpus}, ${machine.totalMemGiB} GiB RAM, ${machine.os}`)
@@ -385,7 +405,10 @@ async function main() {
       `sizes ${SIZES.join(', ')}; concurrency ${CONCURRENCY.join(', ')}; methods ${METHODS_RUN.join(', ')}; scale ${SCALE}; ${REPEAT} repetitions per run, each after a ${WARMUP}-op warm-up`,
     )
     console.log(
-      `redis-server on 127.0.0.1:${redis.port} (--save '' --appendonly no); client and server share the machine`,
+      `redis-server on 127.0.0.1:${redis.port} (--save '' --appendonly no); ` +
+        (PIN
+          ? `pinned: node on cpu ${NODE_CPU}, redis-server on cpu ${REDIS_CPU}`
+          : 'client and server share the machine'),
     )
     emitJson({ kind: 'machine', ...machine, sizes: SIZES, scale: SCALE })
     console.log(jsonLines[jsonLines.length - 1])

@@ -191,7 +191,7 @@ function pairs(arr) {
 
 /**
  * Starts `redis-server` on a free port (or on `opts.port`), in `opts.dir` or a temp dir of its
- * own, with no persistence unless asked. Resolves to `{ port, dir, url, child, stop(),
+ * own, with no persistence unless asked (`opts.cpus`: pinned with taskset). Resolves to `{ port, dir, url, child, stop(),
  * command(...args), cli(...args), raw(...args) }` once it answers PING.
  */
 async function startRedis(opts = {}) {
@@ -209,7 +209,11 @@ async function startRedis(opts = {}) {
     '--loglevel', 'warning',
     ...(opts.args ?? []),
   ]
-  const child = spawn(serverPath, serverArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] })
+  // `opts.cpus` (benchmarks only): run it under `taskset -c <cpus>`, which execs the server in
+  // place, so `child` is the server's own process.
+  const child = opts.cpus
+    ? spawn('taskset', ['-c', opts.cpus, serverPath, ...serverArgs(args)], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(serverPath, serverArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] })
   track({ child })
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
