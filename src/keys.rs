@@ -1,50 +1,9 @@
-//! The storage layout, in one place. Format version 1.
+//! The storage layout of format version 1, in code: key names, reserved hash fields, escaping,
+//! session ids, the kill receipt and marker keys, and the 1.x key parser.
 //!
-//! | what | key | type | contents |
-//! | --- | --- | --- | --- |
-//! | a session | `S1:<app>:<id>` | hash | field `\xFF` → `<owner>`; one field per top-level data key → that value's JSON text |
-//! | | | | field `\xFC` (only once Redis stores the hash unordered) → the data keys in order |
-//! | an owner's index | `O1:<app>:<owner>` | sorted set | member `<id>`, score = expiry in seconds since the epoch, rounded up (`+inf`: never) |
-//!
-//! - `<id>` is the first 16 bytes of SHA-256(token), as raw bytes. The token itself is never
-//!   stored, so a dump of the keyspace yields no usable token. Raw bytes rather than text keep
-//!   every key and index member short (memory per session is a product requirement).
-//! - `<app>` and `<owner>` are the names' bytes (WTF-8, see [`crate::text`]) escaped by
-//!   [`escape`]: `\` → `\\`, `:` → `\.`, `{` → `\(`, `}` → `\)`. The escaped form holds no `:`,
-//!   so the parts of a key are always told apart (the id has a fixed length), and no `{…}`, so
-//!   user input never picks a Redis Cluster hash slot (the id's bytes come from a hash).
-//! - The owner field's name is the single byte `0xFF`, which never occurs in UTF-8 and therefore
-//!   never equals a data key. It holds the *escaped* owner so that a script can form the index
-//!   key as `index_prefix(app) .. owner` without re-implementing the escaping.
-//! - The order field `0xFC` (also never in UTF-8) keeps the data keys' order once Redis has
-//!   converted the hash from a listpack (insertion-ordered) to a hashtable (unordered): each
-//!   key, in order, as `<decimal length>:<bytes>`. The scripts write it (`lua/lib.lua`);
-//!   sessions without it are in insertion order already.
-//! - The `1` in `S1:`/`O1:` is the layout version; a later version can find and migrate these keys.
-//! - Two more reserved fields, added without a format bump (an older session simply lacks them):
-//!   `\xFE` → the session's creation time and `\xFD` → its `maxAge` deadline, both ms since the
-//!   epoch on the server's clock, as decimal text. Like `\xFF`, neither byte occurs in UTF-8, so
-//!   neither can equal a data key. See [`is_reserved`].
-//! - A session's public id ([`session_id_text`]) is its `<id>` in base64url without padding: it
-//!   names the session without opening it (the id is a hash of the token).
-//!
-//! The one-off migration from 1.x ([`crate::migrate`]) adds a third kind of key, and reads a
-//! fourth:
-//!
-//! | what | key | type | contents |
-//! | --- | --- | --- | --- |
-//! | a 1.x session (read only) | `app:<app>\|token:<token>\|ownerId:<owner>` | string | `JSON.stringify(data)` |
-//! | "migrated" marker | `M1:<app>:<id>` | string | `1`; lives as long as the 1.x key plus a grace period |
-//!
-//! The marker says that a 1.x key has been converted once, so that a later run never converts
-//! it again: a session that 2.x killed since must stay dead although its 1.x key is still there.
-//!
-//! Besides these, a `kill` or `killAll` that deleted something leaves a *kill receipt* for
-//! `commandTimeout` + 1 s: a string holding the call's random nonce (and what it killed), at
-//! `R1:<app>:s<id>` (kill), `R1:<app>:o<owner>` (killAll), or on Redis Cluster
-//! `R1:<app>:c<hex id><2 bytes>`, the two bytes chosen so that it hashes to its session's
-//! slot. When fred re-sends a call whose reply was lost with its connection, the re-sent
-//! script finds its own receipt and reports the kill instead of "not found".
+//! The layout itself (every key, field and invariant, and how each method uses them) is
+//! described once, in `docs/design.md`, "Storage layout (format version 1)": keep that section
+//! in step with this module.
 
 use sha2::{Digest, Sha256};
 
