@@ -14,6 +14,8 @@
 //! - [`options`]: the constructor's options, defined once (their types reach `index.d.ts`);
 //! - [`data`], [`token`], [`text`], [`validate`], [`config`], [`tls`]: values, options and their
 //!   checks;
+//! - [`reply`]: the arguments every command is built from and the readers of its replies, defined
+//!   once for the store, management and the migration;
 //! - [`connection`]: the parsed connection, described for the `client` (an ioredis instance
 //!   that `index.js` builds);
 //! - [`dispatch`]: the per-instance task that drives every call (commands leave in bursts);
@@ -35,6 +37,7 @@ pub mod link;
 pub mod manage;
 pub mod migrate;
 pub mod options;
+pub mod reply;
 pub mod runtime;
 pub mod scripts;
 pub mod store;

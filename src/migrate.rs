@@ -37,6 +37,7 @@ use crate::keys::{
     check_v1_token, escape, parse_v1_key, session_id, session_id_text, v1_fixed_parts, AppKeys,
     MIN_V1_TOKEN_LEN, ORDER_FIELD, OWNER_FIELD, V1_PATTERN,
 };
+use crate::reply::{as_bytes, as_int, bytes, flag, key, unexpected};
 use crate::scripts::SCRIPTS;
 use crate::store::SessionStore;
 use crate::text::push_json_string;
@@ -284,37 +285,6 @@ pub struct Migration {
     /// The servers to scan, in order, fixed by the first batch: every primary of a Cluster, or
     /// `None` for the one server (or Sentinel master) the connection talks to.
     nodes: tokio::sync::OnceCell<Vec<Option<Server>>>,
-}
-
-fn bytes(v: &[u8]) -> Value {
-    Value::Bytes(Bytes::copy_from_slice(v))
-}
-
-fn key(v: Vec<u8>) -> Key {
-    Key::from(Bytes::from(v))
-}
-
-fn flag(on: bool) -> Value {
-    Value::from(if on { "1" } else { "0" })
-}
-
-fn as_bytes(v: &Value) -> Option<&[u8]> {
-    match v {
-        Value::Bytes(b) => Some(b),
-        Value::String(s) => Some(s.as_bytes()),
-        _ => None,
-    }
-}
-
-fn as_int(v: &Value) -> Option<i64> {
-    match v {
-        Value::Integer(i) => Some(*i),
-        other => as_bytes(other).and_then(|b| std::str::from_utf8(b).ok()?.parse().ok()),
-    }
-}
-
-fn unexpected(what: &str) -> Error {
-    Error::UnexpectedReply(format!("unexpected reply to {what}"))
 }
 
 /// A cursor as the JavaScript layer holds it: `""` (start), or `"<server>:<SCAN cursor>"`.
