@@ -33,10 +33,7 @@
 
 use crate::data::split_object;
 use crate::error::{Error, Result};
-use crate::keys::{
-    check_v1_token, escape, parse_v1_key, session_id, session_id_text, v1_fixed_parts, AppKeys,
-    MIN_V1_TOKEN_LEN, ORDER_FIELD, OWNER_FIELD, V1_PATTERN,
-};
+use crate::keys::{escape, session_id, session_id_text, AppKeys, ORDER_FIELD, OWNER_FIELD};
 use crate::reply::{as_bytes, as_int, bytes, flag, key, unexpected};
 use crate::scripts::SCRIPTS;
 use crate::store::SessionStore;
@@ -47,6 +44,10 @@ use fred::prelude::{ClientLike, Key, Value};
 use fred::types::config::{Server, ServerConfig};
 use fred::types::{ClusterHash, CustomCommand};
 use futures_util::stream::{self, StreamExt};
+
+pub mod v1;
+
+use v1::{check_v1_token, parse_v1_key, v1_fixed_parts, V1Key, MIN_V1_TOKEN_LEN, V1_PATTERN};
 
 /// How long a "migrated" marker outlives its 1.x key, in seconds: one day. A 1.x instance that
 /// is still running can extend the 1.x key (`refresh`) past its marker; two runs less than a
@@ -630,7 +631,7 @@ impl Migration {
     async fn convert_single(
         &self,
         name: &[u8],
-        v1: &crate::keys::V1Key<'_>,
+        v1: &V1Key<'_>,
         value: &[u8],
         fields: &[StoredField],
         opts: Options,
@@ -700,7 +701,7 @@ impl Migration {
     async fn convert_cluster(
         &self,
         name: &[u8],
-        v1: &crate::keys::V1Key<'_>,
+        v1: &V1Key<'_>,
         read: &V1Value,
         fields: &[StoredField],
         opts: Options,
