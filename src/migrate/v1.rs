@@ -1,9 +1,18 @@
 //! The 1.x format, as the migration reads it: a session's key name, split into app, token and
-//! owner, and the token rule that decides whether it may be converted.
+//! owner; the token rule that decides whether it may be converted; and its value, as
+//! `lua/v1_read.lua` reads it back and as it splits into the fields `create` would store.
 //!
-//! 1.x stored a session as the string key `app:<app>|token:<token>|ownerId:<owner>`. The
-//! current layout, which the migration writes, is [`crate::keys`]; this file is only about
-//! what 1.x left behind, which nothing but [`crate::migrate`] reads. Plain Rust, no I/O.
+//! 1.x stored a session as the string key `app:<app>|token:<token>|ownerId:<owner>` holding
+//! `JSON.stringify(data)`. The current layout, which the migration writes, is
+//! [`crate::keys`]; this file is only about what 1.x left behind, which nothing but
+//! [`crate::migrate`] reads. Plain Rust, no I/O.
+
+use fred::bytes::Bytes;
+use fred::prelude::Value;
+
+use crate::data::split_object;
+use crate::error::{Error, Result};
+use crate::reply::{as_bytes, as_int, unexpected};
 
 /// The `SCAN MATCH` pattern of 1.x session keys. It is narrower than `app:*` on purpose: an
 /// application's own keys that merely start with `app:` are not 1.x sessions and not ours to
@@ -21,8 +30,11 @@ pub struct V1Key<'a> {
     pub owner: &'a [u8],
 }
 
+/// What a 1.x key name starts with.
 const V1_APP: &[u8] = b"app:";
+/// What stands between the app and the token.
 const V1_TOKEN: &[u8] = b"|token:";
+/// What stands between the token and the owner.
 const V1_OWNER: &[u8] = b"|ownerId:";
 
 /// Start offsets of every occurrence of `needle` in `haystack` (the separators start with `|`,
@@ -110,6 +122,87 @@ pub fn v1_fixed_parts(name: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
     (app, owner)
 }
 
+/// One data field as stored: the key and its value's JSON text.
+pub(super) type StoredField = (Vec<u8>, Vec<u8>);
+
+/// The 1.x value read from a key: its JSON text, remaining life in seconds (0: never) and PTTL.
+#[derive(Debug)]
+pub(super) struct V1Value {
+    /// The JSON text 1.x stored.
+    pub(super) value: Bytes,
+    /// Remaining life in whole seconds, as `create` takes it (0: never expires).
+    pub(super) duration: u64,
+    /// Remaining life in ms as `PTTL` gives it (-1: never expires), for the marker.
+    pub(super) pttl: i64,
+}
+
+/// The reply of `v1_read.lua`: `Ok(None)` when the key is gone, `Err(reason)` when it is not a
+/// string.
+pub(super) fn decode_read(
+    reply: Vec<Value>,
+) -> Result<std::result::Result<Option<V1Value>, String>> {
+    let kind = reply
+        .first()
+        .and_then(as_bytes)
+        .ok_or_else(|| unexpected("the 1.x read"))?;
+    match kind {
+        b"none" => Ok(Ok(None)),
+        b"string" => {
+            let (Some(value), Some(duration), Some(pttl)) = (
+                reply.get(1).and_then(as_bytes),
+                reply.get(2).and_then(as_int),
+                reply.get(3).and_then(as_int),
+            ) else {
+                return Err(unexpected("the 1.x read"));
+            };
+            Ok(Ok(Some(V1Value {
+                value: Bytes::copy_from_slice(value),
+                duration: duration.max(0) as u64,
+                pttl,
+            })))
+        }
+        other => Ok(Err(format!(
+            "wrong type: a {}, where 1.x stored a string",
+            String::from_utf8_lossy(other)
+        ))),
+    }
+}
+
+/// The data fields of a 1.x value, as `create` would store them, or why it cannot be converted.
+/// No reason quotes the value: serde's own messages do (`invalid type: string "…"`), so only its
+/// syntax messages (fixed texts with a position) are passed on.
+pub(super) fn split_value(value: &[u8]) -> std::result::Result<Vec<StoredField>, String> {
+    let text = std::str::from_utf8(value).map_err(|_| "not JSON: not UTF-8 text".to_string())?;
+    if let Err(e) = serde_json::from_str::<&serde_json::value::RawValue>(text) {
+        return Err(match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("not JSON: {e}")
+            }
+            _ => format!("not JSON (line {} column {})", e.line(), e.column()),
+        });
+    }
+    let kind = match text.trim_start().as_bytes().first() {
+        Some(b'{') => None,
+        Some(b'[') => Some("an array"),
+        Some(b'"') => Some("a string"),
+        Some(b't' | b'f') => Some("a boolean"),
+        Some(b'n') => Some("null"),
+        _ => Some("a number"),
+    };
+    if let Some(kind) = kind {
+        return Err(format!("data must be a JSON object, got {kind}"));
+    }
+    // An object: its remaining errors are the documented limits, which quote nothing.
+    let fields = split_object(text).map_err(|e| match e {
+        Error::InvalidArgument { reason, .. } => format!("data {reason}"),
+        other => other.to_string(),
+    })?;
+    Ok(fields
+        .into_iter()
+        .map(|(k, v)| (k, v.get().as_bytes().to_vec()))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +278,65 @@ mod tests {
             v1_fixed_parts(b"app:a|ownerId:o|token:t"),
             (Some(&b"a|ownerId:o"[..]), None)
         );
+    }
+
+    #[test]
+    fn splits_1x_values_or_says_why_not() {
+        let fields = split_value(br#"{"a":{"b":[1,2]},"n":12345678901234567890}"#).unwrap();
+        assert_eq!(fields[0], (b"a".to_vec(), br#"{"b":[1,2]}"#.to_vec()));
+        assert_eq!(fields[1].1, b"12345678901234567890".to_vec());
+        assert!(split_value(b"{}").unwrap().is_empty());
+        assert!(split_value(b"{not json")
+            .unwrap_err()
+            .starts_with("not JSON"));
+        assert!(split_value(b"\xff").unwrap_err().starts_with("not JSON"));
+        for not_object in [&b"null"[..], b"[1]", b"\"s\"", b"3"] {
+            let reason = split_value(not_object).unwrap_err();
+            assert!(reason.contains("must be a JSON object"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn decodes_reads() {
+        let s = |t: &str| Value::String(t.into());
+        assert!(matches!(decode_read(vec![s("none")]).unwrap(), Ok(None)));
+        let hash = decode_read(vec![s("hash")]).unwrap().unwrap_err();
+        assert!(hash.contains("a hash"));
+        let read = decode_read(vec![
+            s("string"),
+            s("{}"),
+            Value::Integer(60),
+            Value::Integer(59_600),
+        ])
+        .unwrap()
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (read.duration, read.pttl, &read.value[..]),
+            (60, 59_600, &b"{}"[..])
+        );
+        assert!(decode_read(vec![s("string")]).is_err());
+        assert!(decode_read(vec![]).is_err());
+    }
+
+    #[test]
+    fn value_reasons_never_quote_the_data() {
+        for (value, needle) in [
+            (&br#""secret-data""#[..], "got a string"),
+            (b"12345678", "got a number"),
+            (b"[\"secret-data\"]", "got an array"),
+            (b"true", "got a boolean"),
+            (b"null", "got null"),
+            (b"{\"a\":\"secret-data\"", "not JSON"),
+            (b"{\"a\":secret-data}", "not JSON"),
+            (b"\"secret-data", "not JSON"),
+        ] {
+            let reason = split_value(value).unwrap_err();
+            assert!(reason.contains(needle), "{reason}");
+            assert!(
+                !reason.contains("secret") && !reason.contains("12345678"),
+                "{reason}"
+            );
+        }
     }
 }
