@@ -3,7 +3,8 @@
 //! The crate is split by concern:
 //!
 //! - [`keys`]: the storage layout (one place);
-//! - [`migrate`]: the one-off migration of 1.x sessions into that layout;
+//! - [`migrate`]: the one-off migration of 1.x sessions into that layout, split as the store is
+//!   (a single-server path and a Redis Cluster path), with the 1.x format in [`migrate::v1`];
 //! - [`store`]: the session operations in plain async Rust on `fred`, with the Lua scripts of
 //!   [`scripts`] for every multi-key step: a single-server path and a Redis Cluster path, side
 //!   by side;
