@@ -17,6 +17,7 @@ pub mod link;
 pub mod manage;
 pub mod migrate;
 pub mod options;
+pub mod reply;
 pub mod runtime;
 pub mod scripts;
 pub mod store;

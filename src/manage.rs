@@ -6,6 +6,7 @@ use fred::prelude::Value;
 
 use crate::error::{Error, Result};
 use crate::keys::{is_reserved, session_id_text, SessionId, CREATED_FIELD, ID_LEN};
+use crate::reply::{as_bytes, as_u64};
 use crate::text::push_json_string;
 
 /// `create`'s session management options, already validated.
@@ -15,23 +16,6 @@ pub struct CreateLimits {
     pub max_age: Option<u64>,
     /// Most live sessions the owner keeps in that app (`maxSessions`).
     pub max_sessions: Option<u32>,
-}
-
-/// A string-like reply as bytes.
-pub fn value_bytes(v: &Value) -> Option<&[u8]> {
-    match v {
-        Value::Bytes(b) => Some(b),
-        Value::String(s) => Some(s.as_bytes()),
-        _ => None,
-    }
-}
-
-/// A reply holding a decimal number (as text or as an integer).
-pub fn value_u64(v: &Value) -> Option<u64> {
-    match v {
-        Value::Integer(n) => u64::try_from(*n).ok(),
-        other => std::str::from_utf8(value_bytes(other)?).ok()?.parse().ok(),
-    }
 }
 
 fn malformed(what: &str) -> Error {
@@ -52,12 +36,10 @@ pub fn hash_pairs(reply: &Value) -> Result<Vec<(&[u8], &[u8])>> {
     }
     items
         .chunks(2)
-        .map(
-            |pair| match (value_bytes(&pair[0]), value_bytes(&pair[1])) {
-                (Some(k), Some(v)) => Ok((k, v)),
-                _ => Err(malformed("a session field is not a string")),
-            },
-        )
+        .map(|pair| match (as_bytes(&pair[0]), as_bytes(&pair[1])) {
+            (Some(k), Some(v)) => Ok((k, v)),
+            _ => Err(malformed("a session field is not a string")),
+        })
         .collect()
 }
 
@@ -162,8 +144,8 @@ pub fn decode_list(reply: &Value) -> Result<Vec<Listed>> {
     items
         .chunks(3)
         .map(|entry| {
-            let id = member_id(value_bytes(&entry[0]).ok_or_else(|| malformed("session id"))?)?;
-            let expiry = value_u64(&entry[1]).ok_or_else(|| malformed("expiry"))?;
+            let id = member_id(as_bytes(&entry[0]).ok_or_else(|| malformed("session id"))?)?;
+            let expiry = as_u64(&entry[1]).ok_or_else(|| malformed("expiry"))?;
             Listed::new(id, expiry, &hash_pairs(&entry[2])?)
         })
         .collect()
@@ -173,10 +155,7 @@ pub fn decode_list(reply: &Value) -> Result<Vec<Listed>> {
 mod tests {
     use super::*;
     use crate::keys::{session_id, DEADLINE_FIELD, OWNER_FIELD};
-
-    fn b(s: &[u8]) -> Value {
-        Value::Bytes(s.to_vec().into())
-    }
+    use crate::reply::bytes as b;
 
     #[test]
     fn lists_newest_first_without_reserved_fields() {

@@ -2,7 +2,7 @@
 //! name wrongly, and splits every name whose parts hold no separator.
 
 use proptest::prelude::*;
-use spots_sessions::keys::parse_v1_key;
+use spots_sessions::migrate::v1::parse_v1_key;
 
 /// Parts built from fragments that make separators likely, inside and across parts.
 fn part() -> impl Strategy<Value = String> {

@@ -28,13 +28,14 @@ use fred::types::scripts::Script;
 use fred::util::redis_keyslot;
 
 use super::decode::decode_session;
-use super::{bytes, collisions, key, NewSession, SessionStore, CREATE_ATTEMPTS};
+use super::{collisions, NewSession, SessionStore, CREATE_ATTEMPTS};
 use crate::error::{Error, Result};
 use crate::keys::{
     session_id, AppKeys, SessionId, CREATED_FIELD, DEADLINE_FIELD, ORDER_FIELD, OWNER_FIELD,
 };
 use crate::link::Link;
-use crate::manage::{self, value_bytes, Listed};
+use crate::manage::{self, Listed};
+use crate::reply::{as_bytes, as_u64, bytes, flag, key};
 use crate::scripts::SCRIPTS;
 use crate::upstream::cluster_redirect::{Redirects, Step};
 use crate::upstream::HGETALL;
@@ -176,7 +177,7 @@ pub(super) async fn kill(
     let receipt = key(keys.kill_receipt_in_slot(id, redis_keyslot(session.as_bytes())));
     let args = vec![
         bytes(OWNER_FIELD),
-        Value::from(if escaped_owner.is_some() { "1" } else { "0" }),
+        flag(escaped_owner.is_some()),
         bytes(escaped_owner.unwrap_or_default()),
         nonce,
         receipt_ms,
@@ -292,7 +293,7 @@ async fn take_owned(
                 key(keys.kill_receipt_in_slot(&session_id, redis_keyslot(session.as_bytes())));
             let args = vec![
                 bytes(OWNER_FIELD),
-                Value::from("1"),
+                flag(true),
                 bytes(escaped_owner),
                 nonce.clone(),
                 receipt_ms.clone(),
@@ -430,7 +431,7 @@ pub(super) async fn rotate(
             Some(1),
         )
         .await?;
-        let ok = manage::value_u64(&written[0]) == Some(1);
+        let ok = as_u64(&written[0]) == Some(1);
         let unlist = if ok { old_id } else { &new_id };
         let _: Value = store
             .eval(
@@ -534,11 +535,7 @@ async fn session_info(
     session: Vec<u8>,
     with_fields: bool,
 ) -> Result<Option<Info>> {
-    let args = vec![
-        bytes(OWNER_FIELD),
-        bytes(CREATED_FIELD),
-        Value::from(if with_fields { "1" } else { "0" }),
-    ];
+    let args = vec![bytes(OWNER_FIELD), bytes(CREATED_FIELD), flag(with_fields)];
     let reply = eval_echoed(
         store,
         &SCRIPTS.session_info,
@@ -551,7 +548,7 @@ async fn session_info(
     let Ok([owner, expiry, created, fields]) = <[Value; 4]>::try_from(reply) else {
         return Ok(None);
     };
-    let (Some(owner), Some(expiry)) = (value_bytes(&owner), manage::value_u64(&expiry)) else {
+    let (Some(owner), Some(expiry)) = (as_bytes(&owner), as_u64(&expiry)) else {
         return Err(Error::UnexpectedReply(
             "malformed session info reply".into(),
         ));
@@ -559,7 +556,7 @@ async fn session_info(
     Ok(Some(Info {
         owner: owner.to_vec(),
         expiry,
-        created: manage::value_u64(&created),
+        created: as_u64(&created),
         fields,
     }))
 }
@@ -606,7 +603,7 @@ async fn eval_echoed(
         let mut reply: Vec<Value> = store
             .eval(script, vec![key(key_name.to_vec())], args.clone())
             .await?;
-        let echoed = reply.first().and_then(value_bytes) == Some(key_name);
+        let echoed = reply.first().and_then(as_bytes) == Some(key_name);
         if echoed && items.is_none_or(|n| reply.len() == n + 1) {
             reply.remove(0);
             return Ok(reply);

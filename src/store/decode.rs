@@ -9,7 +9,7 @@ use fred::prelude::Value;
 use crate::data::session_json;
 use crate::error::{Error, Result};
 use crate::keys::{decode_order, is_reserved, unescape, ORDER_FIELD, OWNER_FIELD};
-use crate::manage::value_bytes;
+use crate::reply::as_bytes;
 
 /// One field and value of a reply, as bytes when they are strings.
 type RawPair<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
@@ -23,15 +23,15 @@ fn raw_pairs(reply: &Value) -> Option<Vec<RawPair<'_>>> {
                 .chunks(2)
                 .map(|pair| {
                     (
-                        pair.first().and_then(value_bytes),
-                        pair.get(1).and_then(value_bytes),
+                        pair.first().and_then(as_bytes),
+                        pair.get(1).and_then(as_bytes),
                     )
                 })
                 .collect(),
         ),
         Value::Map(map) => Some(
             map.iter()
-                .map(|(k, v)| (Some(k.as_bytes()), value_bytes(v)))
+                .map(|(k, v)| (Some(k.as_bytes()), as_bytes(v)))
                 .collect(),
         ),
         _ => None,
@@ -109,7 +109,7 @@ pub(super) fn is_written(reply: &Value, written: &[Value]) -> bool {
     });
     let wanted: Option<BTreeMap<&[u8], &[u8]>> = written
         .chunks(2)
-        .map(|p| Some((value_bytes(p.first()?)?, value_bytes(p.get(1)?)?)))
+        .map(|p| Some((as_bytes(p.first()?)?, as_bytes(p.get(1)?)?)))
         .collect();
     stored.is_some() && stored == wanted
 }
@@ -118,7 +118,7 @@ pub(super) fn is_written(reply: &Value, written: &[Value]) -> bool {
 mod tests {
     use super::*;
     use crate::keys::CREATED_FIELD;
-    use crate::store::bytes as b;
+    use crate::reply::bytes as b;
 
     #[test]
     fn decodes_hgetall_replies() {

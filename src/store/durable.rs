@@ -45,10 +45,11 @@ use fred::types::config::Server;
 use fred::types::{ClusterHash, CustomCommand, Expiration};
 use fred::util::redis_keyslot;
 
-use super::{key, SessionStore};
+use super::SessionStore;
 use crate::config::{Durability, Options};
 use crate::error::{Error, Result};
 use crate::keys::durability_marker;
+use crate::reply::key;
 
 tokio::task_local! {
     /// The Redis Cluster slots that the current durable call's steps were sent to.

@@ -11,7 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::SessionStore;
 use crate::error::Result;
-use crate::manage::value_bytes;
+use crate::reply::as_bytes;
 
 impl SessionStore {
     /// Checks Redis's `maxmemory-policy` on every (re)connection, and calls `warn` once if it
@@ -63,7 +63,7 @@ impl SessionStore {
             .map_err(|e| self.redis_error(e))?;
         Ok(reply
             .get(1)
-            .and_then(value_bytes)
+            .and_then(as_bytes)
             .map(|v| String::from_utf8_lossy(v).into_owned()))
     }
 }

@@ -29,7 +29,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fred::bytes::Bytes;
 use fred::prelude::{Builder, Client, ClientLike, ConnectionConfig, FromValue, Key, Value};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
@@ -40,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::keys::{escape, session_id, AppKeys, SessionId, ORDER_FIELD, OWNER_FIELD};
 use crate::link::Link;
 use crate::manage::CreateLimits;
+use crate::reply::{bytes, key};
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
 use crate::upstream::cluster_redirect::{self, Redirects, Step};
@@ -123,14 +123,6 @@ pub struct SessionStore {
 /// (several KB of) state.
 type Pending<'a, T> =
     Pin<Box<dyn Future<Output = std::result::Result<T, fred::error::Error>> + Send + 'a>>;
-
-fn bytes(v: &[u8]) -> Value {
-    Value::Bytes(v.to_vec().into())
-}
-
-fn key(v: Vec<u8>) -> Key {
-    Key::from(Bytes::from(v))
-}
 
 /// What `create` writes, prepared once for all its attempts (each with a fresh token).
 struct NewSession<'a> {

@@ -11,12 +11,13 @@ use fred::prelude::{FromValue, Value};
 use fred::types::scripts::Script;
 
 use super::decode::decode_session;
-use super::{bytes, collisions, key, NewSession, SessionStore, CREATE_ATTEMPTS};
+use super::{collisions, NewSession, SessionStore, CREATE_ATTEMPTS};
 use crate::error::Result;
 use crate::keys::{
     session_id, AppKeys, SessionId, CREATED_FIELD, DEADLINE_FIELD, ORDER_FIELD, OWNER_FIELD,
 };
 use crate::manage;
+use crate::reply::{bytes, flag, key};
 use crate::scripts::SCRIPTS;
 
 /// `create`: `create.lua` writes the session, lists it in the owner's index and applies
@@ -161,7 +162,7 @@ pub(super) async fn list(
     escaped_owner: &[u8],
     limit: Option<u32>,
 ) -> Result<String> {
-    let mut args = list_args(keys, escaped_owner, "1");
+    let mut args = list_args(keys, escaped_owner, true);
     args.extend([Value::from(limit.unwrap_or(0)), bytes(CREATED_FIELD)]);
     let reply: Value = store
         .eval(
@@ -183,19 +184,19 @@ pub(super) async fn count(
         .eval(
             &SCRIPTS.list,
             vec![key(keys.index_for_escaped(escaped_owner))],
-            list_args(keys, escaped_owner, "0"),
+            list_args(keys, escaped_owner, false),
         )
         .await?;
     Ok(ids.len())
 }
 
-/// The arguments of `list.lua`; `with_fields` is `"1"` or `"0"`.
-fn list_args(keys: &AppKeys, escaped_owner: &[u8], with_fields: &str) -> Vec<Value> {
+/// The arguments of `list.lua`; `with_fields`: return each session's fields, not only its id.
+fn list_args(keys: &AppKeys, escaped_owner: &[u8], with_fields: bool) -> Vec<Value> {
     vec![
         bytes(&keys.session_prefix()),
         bytes(OWNER_FIELD),
         bytes(escaped_owner),
-        Value::from(with_fields),
+        flag(with_fields),
     ]
 }
 
