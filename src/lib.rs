@@ -19,7 +19,9 @@
 //! - [`dispatch`]: the per-instance task that drives every call (commands leave in bursts);
 //! - [`bridge`]: the single path by which results reach JavaScript (batched completions);
 //! - [`binding`]: the thin N-API class that `index.js` wraps as `SpotsSessions`;
-//! - [`link`]: the connection's health as calls see it (waiting, auth failures, silence);
+//! - [`link`]: the connection's health as calls see it (waiting, auth failures, silence), and
+//!   its events;
+//! - [`events`]: connection events, for the `spots-sessions:connection:*` channels;
 //! - [`runtime`]: the shared tokio runtime;
 //! - [`error`]: the crate's one error type.
 
@@ -30,6 +32,7 @@ pub mod connection;
 pub mod data;
 pub mod dispatch;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod link;
 pub mod manage;
