@@ -259,7 +259,7 @@ defineOtelSuite({
   api: require('@opentelemetry/api'),
   TracerProvider: require('@opentelemetry/sdk-trace-base').BasicTracerProvider,
   InMemorySpanExporter: require('@opentelemetry/sdk-trace-base').InMemorySpanExporter,
-  SimpleSpanProcessor: require('@opentelemetry/sdk-trace-base').SimpleSpanProcessor,
+  spanProcessor: (exporter) => new (require('@opentelemetry/sdk-trace-base').SimpleSpanProcessor)(exporter),
   MeterProvider: require('@opentelemetry/sdk-metrics').MeterProvider,
   MetricReader: require('@opentelemetry/sdk-metrics').MetricReader,
   ContextManager: require('@opentelemetry/context-async-hooks').AsyncLocalStorageContextManager,

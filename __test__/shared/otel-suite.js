@@ -14,9 +14,11 @@ const { startRedis } = require('../helpers/redis.js')
 const METHODS = ['create', 'get', 'refresh', 'update', 'kill', 'killAll', 'list', 'count', 'rotate']
 
 /**
- * `otel`: `{ label, api, TracerProvider, InMemorySpanExporter, SimpleSpanProcessor, MeterProvider,
- * MetricReader, ContextManager, registerInstrumentations, SpotsSessionsInstrumentation,
- * SpotsSessions }`, all from the line under test (SpotsSessions from this package).
+ * `otel`: `{ label, api, TracerProvider, InMemorySpanExporter, spanProcessor(exporter),
+ * MeterProvider, MetricReader, ContextManager, registerInstrumentations,
+ * SpotsSessionsInstrumentation, SpotsSessions }`, all from the line under test (SpotsSessions and
+ * the instrumentation from this package). `spanProcessor` makes the line's SimpleSpanProcessor
+ * (SDK 2 takes the exporter, SDK 3 `{ exporter }`).
  */
 function defineOtelSuite(otel) {
   const { api, SpotsSessionsInstrumentation, SpotsSessions } = otel
@@ -48,7 +50,7 @@ function defineOtelSuite(otel) {
     beforeEach(() => {
       instrumentation?.disable()
       exporter = new otel.InMemorySpanExporter()
-      tracerProvider = new otel.TracerProvider({ spanProcessors: [new otel.SimpleSpanProcessor(exporter)] })
+      tracerProvider = new otel.TracerProvider({ spanProcessors: [otel.spanProcessor(exporter)] })
       reader = new (class extends otel.MetricReader {
         async onForceFlush() {}
         async onShutdown() {}
@@ -59,7 +61,11 @@ function defineOtelSuite(otel) {
       instrumentation.setMeterProvider(meterProvider)
     })
 
-    const spans = () => exporter.getFinishedSpans()
+    // SDK 3 exports ended spans asynchronously: flush first.
+    async function spans() {
+      await tracerProvider.forceFlush()
+      return exporter.getFinishedSpans()
+    }
 
     async function durationPoints() {
       const { resourceMetrics } = await reader.collect()
@@ -81,9 +87,9 @@ function defineOtelSuite(otel) {
       })
       // Outside any span: a root span.
       await sessions.kill({ app: 'otel', token })
-      const [create, get, login, kill] = spans()
+      const [create, get, login, kill] = await spans()
       assert.deepEqual(
-        spans().map((s) => s.name),
+        (await spans()).map((s) => s.name),
         ['create', 'get', 'login', 'kill'],
       )
       for (const span of [create, get]) {
@@ -116,10 +122,10 @@ function defineOtelSuite(otel) {
       await sessions.count({ app, ownerId: 'u' })
       await sessions.kill({ app, token: rotated })
       await sessions.killAll({ app, ownerId: 'u' })
-      const names = spans().map((s) => s.attributes['db.operation.name'])
+      const names = (await spans()).map((s) => s.attributes['db.operation.name'])
       assert.deepEqual([...names].sort(), [...METHODS].sort())
       assert.deepEqual(
-        spans().map((s) => s.name),
+        (await spans()).map((s) => s.name),
         names,
       )
     })
@@ -132,7 +138,7 @@ function defineOtelSuite(otel) {
       const closed = new SpotsSessions(redis.url)
       await closed.quit()
       await assert.rejects(closed.get({ app: 'otel', token: 't' }), { code: 'ERR_CLOSED' })
-      const [bad, gone] = spans()
+      const [bad, gone] = await spans()
       assert.equal(bad.status.code, api.SpanStatusCode.ERROR)
       assert.equal(bad.attributes['error.type'], 'ERR_INVALID_ARG_TYPE')
       assert.match(bad.status.message, /duration/)
@@ -161,7 +167,7 @@ function defineOtelSuite(otel) {
       })
       // Seconds: the same intervals as the spans' own durations (hrtime [s, ns]) measure, so the
       // sums agree in order of magnitude (milliseconds would be 1000 times more).
-      const spanSeconds = spans()
+      const spanSeconds = (await spans())
         .filter((s) => s.name === 'get')
         .reduce((sum, s) => sum + s.duration[0] + s.duration[1] / 1e9, 0)
       const ratio = get.value.sum / spanSeconds
@@ -173,12 +179,12 @@ function defineOtelSuite(otel) {
       instrumentation.disable()
       assert.equal(hasSubscribers(calls), false, 'disabled: nobody subscribes, calls take the untraced path')
       await sessions.count({ app: 'otel-d', ownerId: 'u' })
-      assert.equal(spans().length, 0)
+      assert.equal((await spans()).length, 0)
       assert.equal((await durationPoints()).points.length, 0)
       instrumentation.enable()
       instrumentation.enable() // idempotent: one span per call still
       await sessions.count({ app: 'otel-d', ownerId: 'u' })
-      assert.equal(spans().length, 1)
+      assert.equal((await spans()).length, 1)
       instrumentation.disable()
 
       // With registerInstrumentations, as an application sets it up.
@@ -189,11 +195,11 @@ function defineOtelSuite(otel) {
         meterProvider,
       })
       await sessions.count({ app: 'otel-d', ownerId: 'u' })
-      assert.equal(spans().length, 2)
+      assert.equal((await spans()).length, 2)
       unregister()
       assert.equal(hasSubscribers(calls), false)
       await sessions.count({ app: 'otel-d', ownerId: 'u' })
-      assert.equal(spans().length, 2)
+      assert.equal((await spans()).length, 2)
       const { points } = await durationPoints()
       assert.equal(points.find((p) => p.attributes['db.operation.name'] === 'count').value.count, 2)
     })
@@ -226,10 +232,10 @@ function defineOtelSuite(otel) {
         calls.unsubscribe(spy)
         await secretive.quit()
       }
-      assert.ok(spans().length >= METHODS.length)
+      assert.ok((await spans()).length >= METHODS.length)
       const { points } = await durationPoints()
       const recorded = JSON.stringify({
-        spans: spans().map((s) => ({
+        spans: (await spans()).map((s) => ({
           name: s.name,
           attributes: s.attributes,
           events: s.events,
