@@ -40,12 +40,12 @@ if (!newEnough) {
     assert.ok(installed, `npm ci --prefix ${FIXTURE} (npm run setup does it)`)
   })
   const fixture = nodeModule.createRequire(path.join(FIXTURE, 'package.json'))
-  // Resolve @opentelemetry/api to the fixture's copy, wherever it is required from.
+  // Resolve @opentelemetry/api to the fixture's copy, wherever it is required from. Resolved
+  // before the hook is registered: on Node 24 require.resolve itself runs through the hook.
+  const apiURL = pathToFileURL(fixture.resolve('@opentelemetry/api')).href
   nodeModule.registerHooks({
     resolve(specifier, context, nextResolve) {
-      if (specifier === '@opentelemetry/api' || specifier.startsWith('@opentelemetry/api/')) {
-        return { url: pathToFileURL(fixture.resolve(specifier)).href, format: 'commonjs', shortCircuit: true }
-      }
+      if (specifier === '@opentelemetry/api') return { url: apiURL, format: 'commonjs', shortCircuit: true }
       return nextResolve(specifier, context)
     },
   })
