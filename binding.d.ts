@@ -80,6 +80,15 @@ export declare class NativeSessions {
   killSessionId(id: number, app: string, sessionId: string, ownerId?: string | undefined | null): void
   /** Starts `get` with `refresh`; resolves as `get`. */
   getRefresh(id: number, app: string, token: string, refresh: number): void
+  /**
+   * The server that serves a call on `app` addressed by `name` (a token, session id or
+   * owner, as `kind` says), for the call's trace (`spots-sessions:call`): on Redis Cluster
+   * the primary of the call's key slot in the current slot map, elsewhere the server of the
+   * last ready connection (or the configured one). `null` when not known (no slot map yet,
+   * Sentinel before its first connection, a unix socket, a released instance). Never
+   * touches Redis; the names are only hashed, never kept.
+   */
+  serverFor(app: string, kind: KeyKind, name: string): ServerAddress | null
   /** Starts `rotate`; resolves to the new token, or `undefined` when not found. */
   rotate(id: number, app: string, token: string): void
   /**
@@ -99,6 +108,31 @@ export declare const enum Completion {
   Failure = 2,
   /** Not a call's outcome (id 0): a [`Notice`] for `process.emitWarning`. */
   Warning = 3,
+  /** Not a call's outcome (id 0): a [`ConnectionEvent`] to publish on its channel. */
+  Event = 4,
+}
+
+/** One connection event as it crosses to JavaScript: the message published on its channel. */
+export interface ConnectionEvent {
+  /** `'connect'`, `'ready'`, `'error'`, `'close'`, `'reconnecting'` or `'failover'`. */
+  event: string
+  /** The server concerned (the new one for `failover`), when known. */
+  serverAddress?: string
+  serverPort?: number
+  /** Why (`error`, `close`, `reconnecting`, `failover`): fred's or Redis's text. */
+  reason?: string
+  /** `error`: the code a call failing for the same reason would carry. */
+  code?: ErrorCode
+  /** `connect`: which attempt at the first connection (1, 2, …). */
+  attempt?: number
+  /** `reconnecting`: milliseconds until the next attempt, when known. */
+  delay?: number
+  /** `failover` on Sentinel: the master before. */
+  previousAddress?: string
+  previousPort?: number
+  /** `failover` on Redis Cluster: the nodes that joined and left, as `host:port`. */
+  added?: Array<string>
+  removed?: Array<string>
 }
 
 /**
@@ -164,6 +198,19 @@ export declare const enum ErrorCode {
   WeakTokenWarning = 'SPOTS_SESSIONS_WEAK_TOKEN',
 }
 
+/**
+ * What a call is addressed by, for [`NativeSessions::server_for`]: which of its names picks
+ * its Redis Cluster node.
+ */
+export declare const enum KeyKind {
+  /** A token (`get`, `refresh`, `update`, `kill`, `rotate`): the session's key. */
+  Token = 0,
+  /** A session id (`kill({ sessionId })`): the session's key. */
+  SessionId = 1,
+  /** An owner (`create`, `killAll`, `list`, `count`): the owner's index. */
+  Owner = 2,
+}
+
 /** `migrateFromV1`'s default `batchSize`. Exported to JavaScript, which applies it. */
 export declare const MIGRATE_DEFAULT_BATCH_SIZE: number
 
@@ -212,7 +259,7 @@ export interface Notice {
   acknowledged?: number
 }
 
-/** A server's address in [`NativeConnection`]. */
+/** A server's address in [`NativeConnection`] and [`NativeSessions::server_for`]. */
 export interface ServerAddress {
   host: string
   port: number

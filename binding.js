@@ -840,6 +840,7 @@ module.exports.NativeSessions = nativeBinding.NativeSessions
 module.exports.Completion = nativeBinding.Completion
 module.exports.describeConnection = nativeBinding.describeConnection
 module.exports.ErrorCode = nativeBinding.ErrorCode
+module.exports.KeyKind = nativeBinding.KeyKind
 module.exports.MIGRATE_DEFAULT_BATCH_SIZE = nativeBinding.MIGRATE_DEFAULT_BATCH_SIZE
 module.exports.MIGRATE_MAX_BATCH_SIZE = nativeBinding.MIGRATE_MAX_BATCH_SIZE
 module.exports.sessionIdOf = nativeBinding.sessionIdOf

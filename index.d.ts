@@ -7,7 +7,7 @@
 
 /// <reference types="node" />
 import type { Redis, Cluster } from 'ioredis'
-import type { ErrorCode, NodeAddress, SessionsOptions, TlsSettings } from './binding'
+import type { ConnectionEvent, ErrorCode, NodeAddress, SessionsOptions, TlsSettings } from './binding'
 
 /** Node `Buffer` encodings that keep every bit of a token's randomness. */
 export type TokenEncoding = 'base64' | 'base64url' | 'hex'
@@ -42,6 +42,51 @@ export interface SpotsSessionsOptions extends Omit<SessionsOptions, 'tls' | 'tok
 
 /** Every `err.code` of this package, and the `code` of its `SPOTS_SESSIONS_EVICTION` warning. */
 export type SpotsSessionsErrorCode = `${ErrorCode}`
+
+/** The session methods, as `SpotsSessionsCallContext.operation` names them. */
+export type SpotsSessionsOperation =
+  'create' | 'get' | 'refresh' | 'update' | 'kill' | 'killAll' | 'list' | 'count' | 'rotate'
+
+/**
+ * The context object of each call on the `spots-sessions:call` TracingChannel
+ * (`diagnostics_channel.tracingChannel('spots-sessions:call')`): one object per call, passed to
+ * `start`, `end`, `asyncStart`, `asyncEnd` and `error`. It never holds a token, owner id,
+ * session data, password or the call's result.
+ */
+export interface SpotsSessionsCallContext {
+  /** The method called. */
+  operation: SpotsSessionsOperation
+  /** The call's `app`, when it was a string. */
+  app: string | undefined
+  /**
+   * The server that serves the call: the configured host, Sentinel's current master, or on Redis
+   * Cluster the primary that owns the call's key slot (the session's key for calls by token or
+   * session id, the owner's index for `create`, `killAll`, `list` and `count`); the socket path on
+   * a unix socket. `undefined` while unknown (before the first connection or slot map).
+   */
+  serverAddress: string | undefined
+  /** That server's port (`undefined` on a unix socket or while unknown). */
+  serverPort: number | undefined
+  /** The database number (always `0` on Redis Cluster). */
+  database: number
+  /** How the instance connects. */
+  topology: 'single' | 'unix' | 'sentinel' | 'cluster'
+  /** Set before `error`: the error the call rejects with. */
+  error?: Error & { code?: SpotsSessionsErrorCode }
+}
+
+/** The name of each `spots-sessions:connection:<name>` channel. */
+export type SpotsSessionsConnectionEventName = 'connect' | 'ready' | 'error' | 'close' | 'reconnecting' | 'failover'
+
+/**
+ * The message published on `spots-sessions:connection:<event>`: addresses and reasons, never a
+ * password or user name.
+ */
+export interface SpotsSessionsConnectionEvent extends Omit<ConnectionEvent, 'event' | 'code'> {
+  event: SpotsSessionsConnectionEventName
+  /** `error`: the code a call failing for the same reason rejects with. */
+  code?: SpotsSessionsErrorCode
+}
 
 /** A session's custom data: any JSON-serialisable plain object. */
 export type SessionData = Record<string, any>

@@ -7,7 +7,10 @@
 // N-API), and one table of pending calls that the native side settles in batches (see
 // src/bridge.rs). Every native call returns at once; outcomes arrive through `#onBatch`.
 // `client` is a real ioredis instance, created on first read (see redis-client.js).
+// Observability: every session method is traced on the `spots-sessions:call` TracingChannel,
+// and connection events are published on `spots-sessions:connection:*` (see "Tracing" below).
 
+const diagnostics = require('node:diagnostics_channel')
 const {
   NativeSessions,
   describeConnection,
@@ -15,6 +18,7 @@ const {
   Completion,
   ValueCode,
   ErrorCode,
+  KeyKind,
   MIGRATE_MAX_BATCH_SIZE,
   MIGRATE_DEFAULT_BATCH_SIZE,
 } = require('./binding.js')
@@ -329,6 +333,107 @@ const CALLS = {
 // What a method's native result becomes, where it is not used as it is.
 const RESULTS = { list: sessionInfos, count: Number }
 
+// ---------------------------------------------------------------------------------------------
+// Tracing (issue 22). Every session method runs on the `spots-sessions:call` TracingChannel with
+// tracePromise's semantics when someone subscribes; when nobody does, the method checks one
+// getter and runs exactly as it would without tracing (nothing is allocated).
+
+const calls = diagnostics.tracingChannel('spots-sessions:call')
+// TracingChannel#hasSubscribers arrived in Node 20.13; before it, any of the five channels.
+const tracing =
+  calls.hasSubscribers !== undefined
+    ? calls
+    : {
+        get hasSubscribers() {
+          return (
+            calls.start.hasSubscribers ||
+            calls.end.hasSubscribers ||
+            calls.asyncStart.hasSubscribers ||
+            calls.asyncEnd.hasSubscribers ||
+            calls.error.hasSubscribers
+          )
+        },
+      }
+
+// Which of a call's names picks its Redis Cluster node (see NativeSessions.serverFor): the
+// session's key for calls by token or session id, the owner's index for calls by owner.
+const ROUTED_BY = {
+  create: 'ownerId',
+  get: 'token',
+  refresh: 'token',
+  update: 'token',
+  kill: 'token',
+  killAll: 'ownerId',
+  list: 'ownerId',
+  count: 'ownerId',
+  rotate: 'token',
+}
+
+// A call's name that routes it, as [KeyKind, string], or undefined when the arguments are not
+// what the call needs (it then rejects anyway). Read for the lookup only, never kept.
+function routingName(method, dto) {
+  if (method === 'kill') {
+    const sessionId = own(dto, 'sessionId')
+    if (typeof sessionId === 'string') return [KeyKind.SessionId, sessionId]
+  }
+  const field = ROUTED_BY[method]
+  const value = own(dto, field)
+  if (field === 'ownerId') {
+    if (typeof value === 'number' && Number.isFinite(value)) return [KeyKind.Owner, String(value)]
+    return typeof value === 'string' ? [KeyKind.Owner, value] : undefined
+  }
+  return typeof value === 'string' ? [KeyKind.Token, value] : undefined
+}
+
+// tracePromise's protocol (start in the caller's context, with its stores bound; end; then
+// error, asyncStart and asyncEnd when the Promise settles), written out because Node's
+// tracePromise stores the resolved value in `context.result`: a token for create and rotate,
+// session data for get and list. The context never holds one.
+function traceCall(context, run, self, dto) {
+  const { start, end, asyncStart, asyncEnd, error } = calls
+  return start.runStores(context, () => {
+    let promise
+    try {
+      promise = run.call(self, dto)
+    } catch (err) {
+      // `run` rejects rather than throws; kept for tracePromise's contract all the same.
+      context.error = err
+      error.publish(context)
+      throw err
+    } finally {
+      end.publish(context)
+    }
+    return promise.then(
+      (value) => {
+        asyncStart.publish(context)
+        asyncEnd.publish(context)
+        return value
+      },
+      (err) => {
+        context.error = err
+        error.publish(context)
+        asyncStart.publish(context)
+        asyncEnd.publish(context)
+        throw err
+      },
+    )
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection events (issue 22): the native side reports them as id-0 completions
+// (Completion.Event, src/events.rs); each is published on its channel when it has subscribers.
+
+const CONNECTION_EVENTS = ['connect', 'ready', 'error', 'close', 'reconnecting', 'failover']
+const connectionChannels = new Map(
+  CONNECTION_EVENTS.map((name) => [name, diagnostics.channel(`spots-sessions:connection:${name}`)]),
+)
+
+function publishConnectionEvent(event) {
+  const channel = connectionChannels.get(event.event)
+  if (channel !== undefined && channel.hasSubscribers) channel.publish(event)
+}
+
 // Instances with calls in flight. The native side reaches an instance only through a WeakRef
 // (see the constructor), so that an instance nobody references can be collected and its
 // connection closed; while calls are pending this set keeps it alive, so that they still settle.
@@ -345,6 +450,8 @@ class SpotsSessions {
   #closing = false
   #idleWaiters = []
   #quitting = null
+  // Where calls go, for their traces: made on the first traced call (see #traceContext).
+  #where
 
   /**
    * @param {string | import('./index').SpotsSessionsOptions} [options] a connection string, or
@@ -410,17 +517,67 @@ class SpotsSessions {
     for (const method of Object.keys(CALLS)) {
       const read = CALLS[method]
       const result = RESULTS[method]
+      const run = function (dto) {
+        try {
+          const started = this.#call(read(dtoObject(dto, method)))
+          return result === undefined ? started : started.then(result)
+        } catch (err) {
+          return Promise.reject(err)
+        }
+      }
       const invoke = {
         [method](dto) {
-          try {
-            const started = this.#call(read(dtoObject(dto, method)))
-            return result === undefined ? started : started.then(result)
-          } catch (err) {
-            return Promise.reject(err)
-          }
+          if (tracing.hasSubscribers) return traceCall(this.#traceContext(method, dto), run, this, dto)
+          return run.call(this, dto)
         },
       }[method]
       Object.defineProperty(SpotsSessions.prototype, method, { value: invoke, writable: true, configurable: true })
+    }
+  }
+
+  // The `spots-sessions:call` context of a call: what an APM names a database span with, never a
+  // token, an owner, data or a password (see TraceContext in index.d.ts). Arguments that are
+  // not what the call needs leave fields out; the call itself then rejects.
+  #traceContext(operation, dto) {
+    const where = (this.#where ??= this.#describeWhere())
+    const context = {
+      operation,
+      app: undefined,
+      serverAddress: where.serverAddress,
+      serverPort: where.serverPort,
+      database: where.database,
+      topology: where.topology,
+    }
+    try {
+      if (dto === null || typeof dto !== 'object') return context
+      const app = own(dto, 'app')
+      if (typeof app === 'string') context.app = app
+      // Sentinel's master and Redis Cluster's nodes change: ask the native side (on Cluster,
+      // the primary of the call's key slot; see NativeSessions.serverFor).
+      if (where.dynamic && this.#native !== null) {
+        const named = where.topology === 'cluster' ? routingName(operation, dto) : [KeyKind.Owner, '']
+        const server = named === undefined ? null : this.#native.serverFor(context.app ?? '', named[0], named[1])
+        if (server !== null && server !== undefined) {
+          context.serverAddress = server.host
+          context.serverPort = server.port
+        }
+      }
+    } catch {
+      // Hostile arguments (a revoked Proxy, a throwing getter): the call reports them.
+    }
+    return context
+  }
+
+  // The parts of the connection that every call's trace carries; no credentials.
+  #describeWhere() {
+    const c = describeConnection(this.#nativeOptions)
+    const first = c.nodes[0]
+    return {
+      topology: c.kind,
+      serverAddress: c.kind === 'unix' ? c.path : c.kind === 'single' ? first?.host : undefined,
+      serverPort: c.kind === 'single' ? first?.port : undefined,
+      database: c.kind === 'cluster' ? 0 : (c.db ?? 0),
+      dynamic: c.kind === 'sentinel' || c.kind === 'cluster',
     }
   }
 
@@ -540,6 +697,10 @@ class SpotsSessions {
       if (tag === Completion.Warning) {
         // A Redis setting that breaks a guarantee (src/store/eviction.rs).
         process.emitWarning(value.message, { code: value.code })
+        continue
+      }
+      if (tag === Completion.Event) {
+        publishConnectionEvent(value)
         continue
       }
       const call = pending.get(meta[i])

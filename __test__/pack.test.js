@@ -41,7 +41,9 @@ function run(file, args, cwd, env = {}) {
 }
 
 const npm = (args, cwd) => run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], cwd)
-const devVersion = (name) => require(`${name}/package.json`).version
+// Read from the file: some packages (@opentelemetry/api) do not export their package.json.
+const devVersion = (name) =>
+  JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version
 
 const CJS = `
 const { SpotsSessions } = require('@spots-tech/sessions')
@@ -83,6 +85,24 @@ export async function main(url: string): Promise<string> {
 }
 `
 
+// `@spots-tech/sessions/otel`, once the application has installed @opentelemetry/api.
+const OTEL_ESM = `
+import { SpotsSessionsInstrumentation } from '@spots-tech/sessions/otel'
+const instrumentation = new SpotsSessionsInstrumentation()
+instrumentation.disable()
+console.log(JSON.stringify({ name: instrumentation.instrumentationName, enabled: instrumentation.getConfig().enabled }))
+`
+
+const OTEL_TS = `
+import { SpotsSessionsInstrumentation } from '@spots-tech/sessions/otel'
+import type { SpotsSessionsInstrumentationConfig } from '@spots-tech/sessions/otel'
+import { trace } from '@opentelemetry/api'
+
+const config: SpotsSessionsInstrumentationConfig = { enabled: false }
+export const instrumentation = new SpotsSessionsInstrumentation(config)
+instrumentation.setTracerProvider(trace.getTracerProvider())
+`
+
 const TSCONFIG = {
   compilerOptions: {
     strict: true,
@@ -92,7 +112,7 @@ const TSCONFIG = {
     moduleResolution: 'node16',
     types: ['node'],
   },
-  files: ['main.ts'],
+  files: ['main.ts', 'otel.ts'],
 }
 
 test(
@@ -149,7 +169,20 @@ test(
     assert.deepEqual(esm.got, { ownerId: 'esm', data: { n: 2 } })
     assert.equal(esm.same, true)
 
+    // The OpenTelemetry subpath ships, and the main entry never needs @opentelemetry/api (an
+    // optional peer dependency, not installed so far): the runs above worked without it.
+    for (const file of ['otel.js', 'otel.d.ts']) assert.ok(fs.existsSync(path.join(installed, file)), file)
+    await assert.rejects(
+      run(process.execPath, ['-e', "require('@spots-tech/sessions/otel')"], app),
+      /npm install @opentelemetry\/api/,
+    )
+    await npm(['install', '--prefer-offline', `@opentelemetry/api@${devVersion('@opentelemetry/api')}`], app)
+    fs.writeFileSync(path.join(app, 'otel.mjs'), OTEL_ESM)
+    const otel = JSON.parse(await run(process.execPath, ['otel.mjs'], app))
+    assert.deepEqual(otel, { name: '@spots-tech/sessions', enabled: true })
+
     fs.writeFileSync(path.join(app, 'main.ts'), TS)
+    fs.writeFileSync(path.join(app, 'otel.ts'), OTEL_TS)
     fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(TSCONFIG))
     await run(
       process.execPath,
@@ -157,7 +190,7 @@ test(
       app,
     )
     t.diagnostic(
-      `node ${process.version}: require, import and tsc --strict passed on ${path.basename(mainTgz)} + ${path.basename(platformTgz)}`,
+      `node ${process.version}: require, import, the otel subpath and tsc --strict passed on ${path.basename(mainTgz)} + ${path.basename(platformTgz)}`,
     )
   },
 )

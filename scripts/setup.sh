@@ -24,6 +24,9 @@ redis-server --version
 
 echo "--- npm ci"
 npm ci --no-audit --no-fund
+# The OpenTelemetry API 1.10 line, apart from the root's 1.9 line (their peer ranges exclude each
+# other): __test__/observability-otel-1.10.test.js, which runs on Node >= 22.15.
+npm ci --prefix __test__/otel-1.10 --no-audit --no-fund
 
 echo "--- build (release)"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"

@@ -15,12 +15,13 @@ use crate::config::Options;
 use crate::connection;
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, ErrorCode, Result};
+use crate::events::EventSink;
 use crate::keys::{parse_session_id, session_id, session_id_text};
 use crate::manage::CreateLimits;
 use crate::migrate::{Migration, Options as MigrateOptions};
 use crate::options::SessionsOptions;
 use crate::store::durable::Durable;
-use crate::store::SessionStore;
+use crate::store::{CallKey, SessionStore};
 use crate::text::{may_be_lossy, wtf8_from_utf16};
 use crate::{runtime, validate};
 
@@ -84,7 +85,20 @@ fn to_napi(err: Error) -> napi::Error {
     napi::Error::new(Status::InvalidArg, err.to_string())
 }
 
-/// A server's address in [`NativeConnection`].
+/// What a call is addressed by, for [`NativeSessions::server_for`]: which of its names picks
+/// its Redis Cluster node.
+#[napi]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A token (`get`, `refresh`, `update`, `kill`, `rotate`): the session's key.
+    Token = 0,
+    /// A session id (`kill({ sessionId })`): the session's key.
+    SessionId = 1,
+    /// An owner (`create`, `killAll`, `list`, `count`): the owner's index.
+    Owner = 2,
+}
+
+/// A server's address in [`NativeConnection`] and [`NativeSessions::server_for`].
 #[napi(object, object_from_js = false)]
 pub struct ServerAddress {
     pub host: String,
@@ -266,9 +280,14 @@ impl NativeSessions {
         let options = Options::parse(options).map_err(to_napi)?;
         let runtime = runtime::get().map_err(to_napi)?;
         let bridge = Arc::new(Bridge::new(on_batch)?);
+        // Connection events reach JavaScript as id-0 completions (see crate::events).
+        let events: EventSink = {
+            let bridge = Arc::clone(&bridge);
+            Arc::new(move |event| bridge.complete(0, Outcome::Event(event)))
+        };
         let store = {
             let _entered = runtime.enter();
-            SessionStore::connect(&options).map_err(to_napi)?
+            SessionStore::connect_observed(&options, Some(events)).map_err(to_napi)?
         };
         let store = Arc::new(store);
         let durable = match options.durability {
@@ -529,6 +548,42 @@ impl NativeSessions {
         self.dispatch(id, args, |store, ((app, token), refresh)| async move {
             store.get_refresh(&app, &token, refresh).await
         })
+    }
+
+    /// The server that serves a call on `app` addressed by `name` (a token, session id or
+    /// owner, as `kind` says), for the call's trace (`spots-sessions:call`): on Redis Cluster
+    /// the primary of the call's key slot in the current slot map, elsewhere the server of the
+    /// last ready connection (or the configured one). `null` when not known (no slot map yet,
+    /// Sentinel before its first connection, a unix socket, a released instance). Never
+    /// touches Redis; the names are only hashed, never kept.
+    #[napi]
+    pub fn server_for(
+        &self,
+        app: JsString,
+        kind: KeyKind,
+        name: JsString,
+    ) -> napi::Result<Option<ServerAddress>> {
+        let Some(open) = &self.open else {
+            return Ok(None);
+        };
+        let server = if open.store.is_cluster() {
+            let (app, name) = (name_bytes(app)?, name_bytes(name)?);
+            match kind {
+                KeyKind::Token => open.store.server_for(&app, CallKey::Token(&name)),
+                KeyKind::Owner => open.store.server_for(&app, CallKey::Owner(&name)),
+                KeyKind::SessionId => match parse_session_id(&name) {
+                    Some(id) => open.store.server_for(&app, CallKey::SessionId(&id)),
+                    None => None,
+                },
+            }
+        } else {
+            // Any name: the one server serves every call.
+            open.store.server_for(&[], CallKey::Owner(&[]))
+        };
+        Ok(server.map(|s| ServerAddress {
+            host: s.host.to_string(),
+            port: u32::from(s.port),
+        }))
     }
 
     /// Starts `rotate`; resolves to the new token, or `undefined` when not found.

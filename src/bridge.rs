@@ -14,16 +14,18 @@
 //! numbers of its own): `Value` resolves with a string or boolean; `Session` is a `get` result,
 //! `[owner, data]` JSON text or `null` (not found); `Failure` rejects with a [`Notice`]
 //! (`{ code, message }`); `Warning` (id `0`, no call) is a [`Notice`] about the server's
-//! configuration, for `process.emitWarning`.
+//! configuration, for `process.emitWarning`; `Event` (id `0`, no call) is a
+//! [`ConnectionEvent`], for the `spots-sessions:connection:*` channels ([`crate::events`]).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{Either, FnArgs, Function, Uint32Array};
+use napi::bindgen_prelude::{Either3, FnArgs, Function, Uint32Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
 
 use crate::error::{Error, ErrorCode};
+use crate::events::ConnectionEvent;
 
 /// The kind of each completion in a batch (its `tag`).
 #[napi]
@@ -37,6 +39,8 @@ pub enum Completion {
     Failure = 2,
     /// Not a call's outcome (id 0): a [`Notice`] for `process.emitWarning`.
     Warning = 3,
+    /// Not a call's outcome (id 0): a [`ConnectionEvent`] to publish on its channel.
+    Event = 4,
 }
 
 /// The value code of each completion in a batch: a constant, or an index into the payloads.
@@ -97,6 +101,8 @@ pub enum Outcome {
     Failed(Error),
     /// Not a call's outcome: a warning for `process.emitWarning` (delivered with id 0).
     Warning(Notice),
+    /// Not a call's outcome: a connection event (delivered with id 0).
+    Event(ConnectionEvent),
 }
 
 impl<T: Into<Outcome>> From<crate::error::Result<T>> for Outcome {
@@ -123,8 +129,9 @@ impl From<Option<String>> for Outcome {
     }
 }
 
-/// A completion value that is not one of the constant codes: text, or an error or warning.
-pub type Payload = Either<String, Notice>;
+/// A completion value that is not one of the constant codes: text, an error or warning, or a
+/// connection event.
+pub type Payload = Either3<String, Notice, ConnectionEvent>;
 
 /// What one wake-up hands to the JavaScript batch callback.
 pub type Batch = FnArgs<(Uint32Array, Vec<Payload>)>;
@@ -162,12 +169,13 @@ fn flatten(items: Vec<(u32, Outcome)>) -> (Vec<u32>, Vec<Payload>) {
     for (id, outcome) in items {
         let bool_code = |b| if b { ValueCode::True } else { ValueCode::False } as u32;
         let (tag, code) = match outcome {
-            Outcome::Text(s) => (Completion::Value, push(Either::A(s))),
+            Outcome::Text(s) => (Completion::Value, push(Either3::A(s))),
             Outcome::Bool(b) => (Completion::Value, bool_code(b)),
-            Outcome::Session(Some(json)) => (Completion::Session, push(Either::A(json))),
+            Outcome::Session(Some(json)) => (Completion::Session, push(Either3::A(json))),
             Outcome::Session(None) => (Completion::Session, ValueCode::Null as u32),
-            Outcome::Failed(err) => (Completion::Failure, push(Either::B(Notice::from(&err)))),
-            Outcome::Warning(notice) => (Completion::Warning, push(Either::B(notice))),
+            Outcome::Failed(err) => (Completion::Failure, push(Either3::B(Notice::from(&err)))),
+            Outcome::Warning(notice) => (Completion::Warning, push(Either3::B(notice))),
+            Outcome::Event(event) => (Completion::Event, push(Either3::C(event))),
         };
         meta.extend_from_slice(&[id, tag as u32, code]);
     }
@@ -228,6 +236,7 @@ impl Bridge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::EventKind;
 
     #[test]
     fn flatten_encodes_each_outcome() {
@@ -237,18 +246,25 @@ mod tests {
             (3, Outcome::Session(None)),
             (4, Outcome::Failed(Error::Closed)),
             (5, Outcome::Bool(false)),
+            (
+                0,
+                Outcome::Event(ConnectionEvent::new(EventKind::Ready, None)),
+            ),
         ]);
-        let (value, session, failure) = (0, 1, 2);
+        let (value, session, failure, event) = (0, 1, 2, 4);
         let (f, t, null) = (0, 1, 2);
         assert_eq!(
             meta,
-            vec![1, value, 4, 2, value, t, 3, session, null, 4, failure, 5, 5, value, f]
+            vec![
+                1, value, 4, 2, value, t, 3, session, null, 4, failure, 5, 5, value, f, 0, event, 6
+            ]
         );
-        assert_eq!(payloads.len(), 2);
-        assert!(matches!(&payloads[0], Either::A(s) if s == "tok"));
+        assert_eq!(payloads.len(), 3);
+        assert!(matches!(&payloads[0], Either3::A(s) if s == "tok"));
         assert!(matches!(
             &payloads[1],
-            Either::B(Notice { code: ErrorCode::Closed, message, .. }) if message.starts_with("Connection is closed")
+            Either3::B(Notice { code: ErrorCode::Closed, message, .. }) if message.starts_with("Connection is closed")
         ));
+        assert!(matches!(&payloads[2], Either3::C(e) if e.event == "ready"));
     }
 }

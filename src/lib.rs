@@ -12,6 +12,7 @@ pub mod connection;
 pub mod data;
 pub mod dispatch;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod link;
 pub mod manage;

@@ -20,20 +20,28 @@
 //!   `Link::reconnect`.
 //!
 //! The first connection's retries are [`crate::upstream::first_connection`]'s.
+//!
+//! The link is also where connection events are heard, so it reports them ([`crate::events`]):
+//! attempts, ready, errors, losses, reconnections and failovers, to the instance's sink when it
+//! has one. It remembers the server of the last ready connection, which is what a call's trace
+//! names as its server (on Redis Cluster, the primary of the call's key slot: [`Link::primary_for`]).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use fred::error::{Error as FredError, ErrorKind};
-use fred::prelude::{Client, ClientLike, EventInterface};
+use fred::prelude::{Client, ClientLike, ClusterInterface, EventInterface, Server};
+use fred::types::config::ServerConfig;
+use fred::types::ClusterStateChange;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::config::Options;
 use crate::error::{Error, Result};
+use crate::events::{ConnectionEvent, EventKind, EventSink};
 use crate::store::session_client;
 use crate::upstream::{self, first_connection};
 
@@ -124,6 +132,23 @@ pub struct Link {
     command_timeout: Duration,
     /// Redis Cluster: replies from other nodes prove nothing about the silent one.
     cluster: bool,
+    /// Where connection events go ([`crate::events`]); `None` for the connections of a
+    /// migration or of durable writes' confirmations, which report nothing.
+    events: Option<EventSink>,
+    /// The server of the last connection that became ready (not kept on Redis Cluster, where
+    /// each call's server is its key slot's primary).
+    server: Mutex<Option<Server>>,
+    /// A connection has been ready once: from then on fred reconnects by itself.
+    ever_ready: AtomicBool,
+    /// Attempts at the first connection so far.
+    attempts: AtomicU32,
+}
+
+/// What a client's event streams said (see [`Link::listen`]).
+enum Happened {
+    Up(Server),
+    Down(FredError, Option<Server>),
+    Changed(Vec<ClusterStateChange>),
 }
 
 /// Decrements the waiting count when a wait ends, however it ends.
@@ -138,8 +163,8 @@ impl Drop for Waiting<'_> {
 impl Link {
     /// Builds the client for `options` and starts connecting in the background. Must run inside
     /// the tokio runtime; never waits for Redis. Calls wait for the connection within `commandTimeout`,
-    /// at most `offlineQueueLimit` of them.
-    pub fn connect(options: &Options) -> Result<Arc<Link>> {
+    /// at most `offlineQueueLimit` of them. Connection events go to `events`, when given.
+    pub fn connect(options: &Options, events: Option<EventSink>) -> Result<Arc<Link>> {
         let client = session_client(options)?;
         let link = Arc::new(Link {
             client: RwLock::new(client.clone()),
@@ -155,10 +180,11 @@ impl Link {
             waiting: AtomicUsize::new(0),
             waiting_limit: options.offline_queue_limit,
             command_timeout: options.command_timeout,
-            cluster: matches!(
-                options.redis.server,
-                fred::types::config::ServerConfig::Clustered { .. }
-            ),
+            cluster: matches!(options.redis.server, ServerConfig::Clustered { .. }),
+            events,
+            server: Mutex::new(None),
+            ever_ready: AtomicBool::new(false),
+            attempts: AtomicU32::new(0),
         });
         link.listen(&client, 0);
         link.drive(client);
@@ -174,26 +200,162 @@ impl Link {
     /// Forwards `client`'s connection events while `generation` is the current one. Subscribes
     /// before the client connects, so that its first connection is heard too; fred closes
     /// these streams on quit, which ends the task.
+    ///
+    /// `biased`, in the order fred sends them when several are pending: a Redis Cluster slot
+    /// map change is broadcast before the connections it calls for, and a lost connection
+    /// before the reconnection that follows it.
     fn listen(self: &Arc<Self>, client: &Client, generation: u64) {
         let mut reconnects = client.reconnect_rx();
         let mut errors = client.error_rx();
+        let mut changes = client.cluster_change_rx();
         let link: Weak<Link> = Arc::downgrade(self);
         tokio::spawn(async move {
             loop {
                 let event = tokio::select! {
-                    r = reconnects.recv() => r.map(|_| None),
-                    e = errors.recv() => e.map(|(err, _)| Some(err)),
+                    biased;
+                    c = changes.recv() => c.map(Happened::Changed),
+                    e = errors.recv() => e.map(|(err, server)| Happened::Down(err, server)),
+                    r = reconnects.recv() => r.map(Happened::Up),
                 };
                 let Some(link) = link.upgrade() else { break };
                 let current = link.generation.load(Ordering::Acquire) == generation;
                 match event {
-                    Ok(None) if current => link.connected(),
-                    Ok(Some(err)) if current => link.failed(&err),
+                    Ok(Happened::Up(server)) if current => {
+                        link.connected();
+                        link.announce_up(&server);
+                    }
+                    Ok(Happened::Down(err, server)) if current => {
+                        link.failed(&err);
+                        link.announce_down(&err, server.as_ref());
+                    }
+                    Ok(Happened::Changed(changes)) if current => link.announce_changes(changes),
                     Ok(_) | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => break,
                 }
             }
         });
+    }
+
+    /// Hands `event` to the sink, unless the link is closed (its one `close` event is sent by
+    /// [`Link::close`]).
+    fn emit(&self, event: ConnectionEvent) {
+        if let Some(sink) = &self.events {
+            if !self.closed.load(Ordering::Acquire) {
+                sink(event);
+            }
+        }
+    }
+
+    fn last_server(&self) -> Option<Server> {
+        self.server
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The server calls go to, as far as the link knows: the last one that became ready, else
+    /// the configured server (a single server). `None` on Sentinel before the first connection,
+    /// on a unix socket, and on Redis Cluster (see [`Link::primary_for`]).
+    pub fn known_server(&self) -> Option<Server> {
+        if self.cluster {
+            return None;
+        }
+        self.last_server()
+            .or_else(|| match &self.options.redis.server {
+                ServerConfig::Centralized { server } => Some(server.clone()),
+                _ => None,
+            })
+    }
+
+    /// Redis Cluster: the primary that owns `key`'s slot in the client's current slot map, if
+    /// it has one. Synchronous: reads fred's cached map.
+    pub fn primary_for(&self, key: &[u8]) -> Option<Server> {
+        let slot = fred::util::redis_keyslot(key);
+        self.client()
+            .cached_cluster_state()?
+            .get_server(slot)
+            .cloned()
+    }
+
+    /// A connection became ready on `server`: `ready`, after `failover` when the master is not
+    /// the one before (Sentinel).
+    fn announce_up(&self, server: &Server) {
+        self.ever_ready.store(true, Ordering::Release);
+        if self.events.is_none() {
+            return;
+        }
+        if !self.cluster {
+            let previous = self
+                .server
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .replace(server.clone());
+            if let Some(previous) = previous.filter(|p| p != server) {
+                let mut event = ConnectionEvent::new(EventKind::Failover, Some(server))
+                    .because(format!("the master moved from {previous} to {server}"));
+                event.previous_address = Some(previous.host.to_string());
+                event.previous_port = Some(u32::from(previous.port));
+                self.emit(event);
+            }
+        }
+        self.emit(ConnectionEvent::new(EventKind::Ready, Some(server)));
+    }
+
+    /// fred reported `err`: a connection that was up was lost (`server` known: `close`), or an
+    /// attempt failed (`error`). Once a connection has been ready, fred retries by itself
+    /// (`reconnecting`); before that, the first-connection driver reports its retries.
+    fn announce_down(&self, err: &FredError, server: Option<&Server>) {
+        if self.events.is_none() {
+            return;
+        }
+        let reason = err.to_string();
+        let known = server.cloned().or_else(|| self.known_server());
+        match server {
+            Some(_) => {
+                self.emit(ConnectionEvent::new(EventKind::Close, known.as_ref()).because(&reason))
+            }
+            None => {
+                let code = configuration_failure(err)
+                    .unwrap_or_else(|| Error::from(err.clone()))
+                    .code();
+                let mut event =
+                    ConnectionEvent::new(EventKind::Error, known.as_ref()).because(&reason);
+                event.code = Some(code);
+                self.emit(event);
+            }
+        }
+        if self.ever_ready.load(Ordering::Acquire) {
+            self.emit(
+                ConnectionEvent::new(EventKind::Reconnecting, known.as_ref()).because(reason),
+            );
+        }
+    }
+
+    /// Redis Cluster: nodes joined or left the slot map (a failover promotes a replica). The
+    /// first slot map, made while connecting, is no change.
+    fn announce_changes(&self, changes: Vec<ClusterStateChange>) {
+        if self.events.is_none() || !self.ever_ready.load(Ordering::Acquire) {
+            return;
+        }
+        let (mut added, mut removed) = (Vec::new(), Vec::new());
+        for change in changes {
+            match change {
+                ClusterStateChange::Add(server) => added.push(server.to_string()),
+                ClusterStateChange::Remove(server) => removed.push(server.to_string()),
+                ClusterStateChange::Rebalance => {}
+            }
+        }
+        if added.is_empty() && removed.is_empty() {
+            return;
+        }
+        let mut event = ConnectionEvent::new(EventKind::Failover, None).because(format!(
+            "the Redis Cluster slot map changed (added: [{}], removed: [{}])",
+            added.join(", "),
+            removed.join(", ")
+        ));
+        event.added = Some(added);
+        event.removed = Some(removed);
+        self.emit(event);
     }
 
     /// The current client.
@@ -216,7 +378,12 @@ impl Link {
     /// `None` when it is not connected: then its connection task is ended here instead (there
     /// is nothing to answer, and fred's `quit` would wait for a connection).
     pub fn close(&self) -> Option<Client> {
-        self.closed.store(true, Ordering::Release);
+        if let (false, Some(sink)) = (self.closed.swap(true, Ordering::AcqRel), &self.events) {
+            sink(
+                ConnectionEvent::new(EventKind::Close, self.known_server().as_ref())
+                    .because("quit() or disconnect() was called"),
+            );
+        }
         let client = self.client();
         if client.is_connected() {
             return Some(client);
@@ -355,6 +522,11 @@ impl Link {
         {
             return; // another call is forcing it right now
         }
+        self.emit(
+            ConnectionEvent::new(EventKind::Reconnecting, self.known_server().as_ref()).because(
+                "no reply within commandTimeout on a connection that was up: reconnecting",
+            ),
+        );
         let link = Arc::clone(self);
         tokio::spawn(async move { link.reconnect().await });
     }
@@ -401,6 +573,11 @@ impl Link {
         self.generation.store(generation, Ordering::Release);
         let old_router = self.set_router(router.abort_handle());
         self.connected();
+        // The fresh client's own `ready` came while it was not yet the current one.
+        self.emit(ConnectionEvent::new(
+            EventKind::Ready,
+            self.known_server().as_ref(),
+        ));
         // The old client's connections may be silent: don't wait long for its QUIT, then end
         // its connection task whatever it is doing.
         let timeout = self.options.connect_timeout;
@@ -420,6 +597,17 @@ impl first_connection::Owner for Link {
 
     fn started(&self, task: AbortHandle) {
         self.set_router(task);
+        let attempt = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut event = ConnectionEvent::new(EventKind::Connect, self.known_server().as_ref());
+        event.attempt = Some(attempt);
+        self.emit(event);
+    }
+
+    fn retrying(&self, delay: Duration) {
+        let mut event = ConnectionEvent::new(EventKind::Reconnecting, self.known_server().as_ref())
+            .because("the first connection attempt failed");
+        event.delay = Some(u32::try_from(delay.as_millis()).unwrap_or(u32::MAX));
+        self.emit(event);
     }
 }
 

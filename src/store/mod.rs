@@ -29,13 +29,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fred::prelude::{Builder, Client, ClientLike, ConnectionConfig, FromValue, Key, Value};
+use fred::prelude::{Builder, Client, ClientLike, ConnectionConfig, FromValue, Key, Server, Value};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
 
 use crate::config::Options;
 use crate::data::{is_null, split_object};
 use crate::error::{Error, Result};
+use crate::events::EventSink;
 use crate::keys::{escape, session_id, AppKeys, SessionId, ORDER_FIELD, OWNER_FIELD};
 use crate::link::Link;
 use crate::manage::CreateLimits;
@@ -97,6 +98,17 @@ fn build(
         .map_err(Error::from)
 }
 
+/// What a call is addressed by, for [`SessionStore::server_for`].
+#[derive(Debug, Clone, Copy)]
+pub enum CallKey<'a> {
+    /// A token: the session's key.
+    Token(&'a [u8]),
+    /// A session id: the session's key.
+    SessionId(&'a SessionId),
+    /// An owner: the owner's index.
+    Owner(&'a [u8]),
+}
+
 /// A connected session store.
 pub struct SessionStore {
     /// The sessions' connection, and its health (waiting for it, failing fast on bad
@@ -152,8 +164,14 @@ impl SessionStore {
     /// Builds the client and starts connecting in the background. Must run inside the tokio
     /// runtime; never waits for Redis.
     pub fn connect(opts: &Options) -> Result<Self> {
+        Self::connect_observed(opts, None)
+    }
+
+    /// [`SessionStore::connect`], reporting connection events to `events` (the instance's own
+    /// store; the migration's and the confirmations' connections report none).
+    pub fn connect_observed(opts: &Options, events: Option<EventSink>) -> Result<Self> {
         let cluster = matches!(opts.redis.server, ServerConfig::Clustered { .. });
-        let link = Link::connect(opts)?;
+        let link = Link::connect(opts, events)?;
         Ok(SessionStore {
             link,
             token: opts.token,
@@ -490,6 +508,23 @@ impl SessionStore {
     pub fn dedicated(&self) -> Result<SessionStore> {
         self.check_open()?;
         SessionStore::connect(&self.options)
+    }
+
+    /// The server that serves a call on `app` addressed by `key`, for its trace: on Redis
+    /// Cluster the primary of the slot of the call's first key (the session's, or for `Owner`
+    /// the owner's index), from the cached slot map; elsewhere the server of the last ready
+    /// connection (see [`Link::known_server`]). Synchronous, and never touches Redis.
+    pub fn server_for(&self, app: &[u8], key: CallKey<'_>) -> Option<Server> {
+        if !self.cluster {
+            return self.link.known_server();
+        }
+        let keys = AppKeys::new(app);
+        let name = match key {
+            CallKey::Token(token) => keys.session(&session_id(token)),
+            CallKey::SessionId(id) => keys.session(id),
+            CallKey::Owner(owner) => keys.index_for_escaped(&escape(owner)),
+        };
+        self.link.primary_for(&name)
     }
 
     /// Whether this store talks to a Redis Cluster (multi-key steps then run one key at a time).

@@ -31,6 +31,8 @@ pub trait Owner: Send + Sync + 'static {
     fn is_closed(&self) -> bool;
     /// Keeps the handle of the connection task just started (to end it on close).
     fn started(&self, task: AbortHandle);
+    /// The attempt failed; the next one starts after `delay` (for connection events).
+    fn retrying(&self, _delay: Duration) {}
 }
 
 /// Makes `config` a `fail_fast` client's, so that its first connection attempt starts at once
@@ -67,7 +69,7 @@ pub fn drive<O: Owner>(owner: Weak<O>, client: Client) {
                 Ok(Err(_)) => {}
             }
             match owner.upgrade() {
-                Some(owner) if !owner.is_closed() => {}
+                Some(owner) if !owner.is_closed() => owner.retrying(delay),
                 _ => return,
             }
             tokio::time::sleep(delay).await;
