@@ -389,7 +389,7 @@ function routingName(method, dto) {
 // error, asyncStart and asyncEnd when the Promise settles), written out because Node's
 // tracePromise stores the resolved value in `context.result`: a token for create and rotate,
 // session data for get and list. The context never holds one.
-function traceCall(context, run, self, dto) {
+function traceCall(context, run, self, dto, locate) {
   const { start, end, asyncStart, asyncEnd, error } = calls
   return start.runStores(context, () => {
     let promise
@@ -403,13 +403,21 @@ function traceCall(context, run, self, dto) {
     } finally {
       end.publish(context)
     }
+    // A call made before a Sentinel or Cluster instance knew its servers (its first calls) did
+    // not know at start which server would serve it; by the time it settles the slot map or the
+    // master is known, so the context names it for asyncEnd's subscribers.
+    const settled = () => {
+      if (context.serverAddress === undefined) locate(context)
+    }
     return promise.then(
       (value) => {
+        settled()
         asyncStart.publish(context)
         asyncEnd.publish(context)
         return value
       },
       (err) => {
+        settled()
         context.error = err
         error.publish(context)
         asyncStart.publish(context)
@@ -527,7 +535,9 @@ class SpotsSessions {
       }
       const invoke = {
         [method](dto) {
-          if (tracing.hasSubscribers) return traceCall(this.#traceContext(method, dto), run, this, dto)
+          if (tracing.hasSubscribers) {
+            return traceCall(this.#traceContext(method, dto), run, this, dto, (c) => this.#locate(c, dto))
+          }
           return run.call(this, dto)
         },
       }[method]
@@ -552,20 +562,29 @@ class SpotsSessions {
       if (dto === null || typeof dto !== 'object') return context
       const app = own(dto, 'app')
       if (typeof app === 'string') context.app = app
-      // Sentinel's master and Redis Cluster's nodes change: ask the native side (on Cluster,
-      // the primary of the call's key slot; see NativeSessions.serverFor).
-      if (where.dynamic && this.#native !== null) {
-        const named = where.topology === 'cluster' ? routingName(operation, dto) : [KeyKind.Owner, '']
-        const server = named === undefined ? null : this.#native.serverFor(context.app ?? '', named[0], named[1])
-        if (server !== null && server !== undefined) {
-          context.serverAddress = server.host
-          context.serverPort = server.port
-        }
-      }
+      if (where.dynamic) this.#locate(context, dto)
     } catch {
       // Hostile arguments (a revoked Proxy, a throwing getter): the call reports them.
     }
     return context
+  }
+
+  // Sentinel's master and Redis Cluster's nodes change: asks the native side which server
+  // serves the call of `context` (on Cluster, the primary of the call's key slot; see
+  // NativeSessions.serverFor) and names it in `context`, when known.
+  #locate(context, dto) {
+    const where = this.#where
+    if (!where?.dynamic || this.#native === null) return
+    try {
+      const named = where.topology === 'cluster' ? routingName(context.operation, dto) : [KeyKind.Owner, '']
+      const server = named === undefined ? null : this.#native.serverFor(context.app ?? '', named[0], named[1])
+      if (server !== null && server !== undefined) {
+        context.serverAddress = server.host
+        context.serverPort = server.port
+      }
+    } catch {
+      // Hostile arguments (a revoked Proxy, a throwing getter): the call reports them.
+    }
   }
 
   // The parts of the connection that every call's trace carries; no credentials.

@@ -140,6 +140,15 @@ class SpotsSessionsInstrumentation {
     this.#calls.delete(context)
     const seconds = (performance.now() - call.started) / 1000
     const { span, attributes } = call
+    // The first calls of a Sentinel or Cluster instance learn their server only when they settle.
+    if (attributes['server.address'] === undefined && context.serverAddress !== undefined) {
+      attributes['server.address'] = context.serverAddress
+      span.setAttribute('server.address', context.serverAddress)
+      if (context.serverPort !== undefined) {
+        attributes['server.port'] = context.serverPort
+        span.setAttribute('server.port', context.serverPort)
+      }
+    }
     if (context.error !== undefined) {
       const type = errorType(context.error)
       attributes['error.type'] = type

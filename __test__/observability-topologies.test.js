@@ -12,6 +12,7 @@ const { startSentinel, startCluster } = require('./helpers/topologies.js')
 const { sessionKey, indexKey } = require('./helpers/layout.js')
 const { record, connectionEvents } = require('./helpers/observe.js')
 const { SpotsSessions } = require('..')
+const calls = require('node:diagnostics_channel').tracingChannel('spots-sessions:call')
 
 /** `call()` until it resolves, at most `attempts` times (a failover settles meanwhile). */
 async function eventually(call, attempts = 80) {
@@ -119,6 +120,27 @@ describe('Redis Cluster (3 masters, 1 replica each)', () => {
       ports.add(get.serverPort)
     }
     assert.ok(ports.size > 1, `calls were served by several nodes: ${[...ports]}`)
+  })
+
+  test("a new instance's first call, made before the slot map is known, names its primary when it settles", async () => {
+    const fresh = new SpotsSessions({ cluster: h.seeds })
+    try {
+      const app = 'obs-first'
+      const ownerId = 'first-owner'
+      const ends = []
+      const handlers = { asyncEnd: (context) => ends.push({ ...context }) }
+      calls.subscribe(handlers)
+      try {
+        await fresh.create({ app, ownerId, duration: 600 })
+      } finally {
+        calls.unsubscribe(handlers)
+      }
+      assert.equal(ends.length, 1)
+      assert.equal(ends[0].serverAddress, '127.0.0.1')
+      assert.equal(ends[0].serverPort, await portOf(indexKey(app, ownerId)))
+    } finally {
+      fresh.disconnect()
+    }
   })
 
   test('a failover publishes failover (the promoted replica joins, the old primary leaves); calls then name the new primary', async () => {
