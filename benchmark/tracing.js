@@ -29,7 +29,9 @@ const CONCURRENCY = Math.max(1, Number(process.env.TRACING_CONCURRENCY || 64) | 
 const SESSIONS = 1000
 
 const root = path.join(__dirname, '..')
-const TRACE_LINE = /^ *if \(tracing\.hasSubscribers\) return traceCall\(.*\)\n/m
+// The check as one line, or as a block (prettier wraps it once the call outgrows a line).
+const TRACE_LINE =
+  /^ *if \(tracing\.hasSubscribers\) (?:return traceCall\(.*\)\n|\{\n *return traceCall\(.*\)\n *\}\n)/m
 
 /** index.js without the tracing check, next to it (its requires are relative), then removed. */
 function loadUntraced() {
