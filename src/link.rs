@@ -39,10 +39,11 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
+use crate::client::build_client;
 use crate::config::Options;
 use crate::error::{Error, Result};
 use crate::events::{ConnectionEvent, EventKind, EventSink};
-use crate::store::session_client;
+use crate::upstream::cluster_redirect;
 use crate::upstream::{self, first_connection};
 
 /// What the connection events last said.
@@ -158,6 +159,22 @@ impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// The sessions' fred client for `opts` (not yet connecting): on Redis Cluster with fred's own
+/// redirection handling off (see [`cluster_redirect`]), and `fail_fast`, so that its first
+/// connection attempt starts at once ([`first_connection`]; [`Link`] retries a first attempt
+/// that fails). Both are workarounds for fred bugs. Here, not in the store, because the link
+/// is what makes (and remakes) the sessions' client.
+fn session_client(opts: &Options) -> Result<Client> {
+    let connection = if matches!(opts.redis.server, ServerConfig::Clustered { .. }) {
+        cluster_redirect::session_connection(opts)
+    } else {
+        opts.connection_config()
+    };
+    let mut config = opts.redis.clone();
+    first_connection::no_first_delay(&mut config);
+    build_client(config, opts, connection)
 }
 
 impl Link {

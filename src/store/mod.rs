@@ -9,11 +9,10 @@
 //!   the multi-key methods run single-key steps in an order that keeps the owner index a
 //!   superset of the live sessions.
 //!
-//! This file holds what both share: building the client, [`SessionStore`] and its plumbing
-//! (waiting for the connection, sending a script or a command, mapping errors), the public
-//! methods, which only prepare their arguments and pick the topology's path (`get` and
-//! `update` are one single-key command or script on both, so they have no second path), and the
-//! store's life (`quit`, `disconnect`, what the 1.x migration uses). `decode.rs` turns `HGETALL`
+//! This file holds what both share: [`SessionStore`] and its plumbing (waiting for the
+//! connection, sending a step on a client, mapping errors), the public methods, which only
+//! prepare their arguments and pick the topology's path (`get` and `update` are one single-key
+//! command or script on both, so they have no second path), and the store's life (`quit`, `disconnect`, what the 1.x migration uses). `decode.rs` turns `HGETALL`
 //! replies into what `get` returns; `eviction.rs` watches Redis's eviction policy. Key names
 //! come from [`crate::keys`] only; workarounds for bugs in fred are in [`crate::upstream`].
 
@@ -29,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fred::prelude::{Builder, Client, ClientLike, ConnectionConfig, FromValue, Key, Server, Value};
+use fred::prelude::{Client, ClientLike, FromValue, Key, Server, Value};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
 
@@ -43,8 +42,8 @@ use crate::manage::CreateLimits;
 use crate::reply::{bytes, key};
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
-use crate::upstream::cluster_redirect::{self, Redirects, Step};
-use crate::upstream::{self, first_connection};
+use crate::upstream;
+use crate::upstream::cluster_redirect::{Redirects, Step};
 use crate::validate::{MAX_DATA_BYTES, MAX_DATA_FIELDS};
 
 use decode::{decode_session, is_written};
@@ -64,39 +63,6 @@ macro_rules! by_topology {
 /// How many fresh tokens `create` (and `rotate`) draws before giving up on collisions. With the
 /// minimum `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
 const CREATE_ATTEMPTS: usize = 3;
-
-/// The sessions' fred client for `opts` (not yet connecting): on Redis Cluster with fred's own
-/// redirection handling off (see [`cluster_redirect`]), and `fail_fast`, so that its first
-/// connection attempt starts at once ([`first_connection`]; [`Link`] retries a first attempt
-/// that fails). Both are workarounds for fred bugs.
-pub(crate) fn session_client(opts: &Options) -> Result<Client> {
-    let connection = if matches!(opts.redis.server, ServerConfig::Clustered { .. }) {
-        cluster_redirect::session_connection(opts)
-    } else {
-        opts.connection_config()
-    };
-    let mut config = opts.redis.clone();
-    first_connection::no_first_delay(&mut config);
-    build(config, opts, connection)
-}
-
-/// A fred client for `opts`, with `connection` as its connection settings.
-pub(crate) fn build_client(opts: &Options, connection: ConnectionConfig) -> Result<Client> {
-    build(opts.redis.clone(), opts, connection)
-}
-
-fn build(
-    config: fred::types::config::Config,
-    opts: &Options,
-    connection: ConnectionConfig,
-) -> Result<Client> {
-    Builder::from_config(config)
-        .set_connection_config(connection)
-        .set_performance_config(opts.performance_config())
-        .set_policy(opts.reconnect_policy())
-        .build()
-        .map_err(Error::from)
-}
 
 /// What a call is addressed by, for [`SessionStore::server_for`].
 #[derive(Debug, Clone, Copy)]
@@ -270,16 +236,40 @@ impl SessionStore {
         args: Vec<Value>,
     ) -> Result<R> {
         let client = self.ready_client().await?;
-        let reply = if self.cluster {
+        if self.cluster {
             if let Some(first) = keys.first() {
                 durable::record_slot(first.as_bytes());
             }
-            self.send(Box::pin(self.redirects.run(&client, step, keys, args)))
+        }
+        self.run_step(&client, step, keys, args)
+            .await
+            .map_err(|e| self.redis_error(e))
+    }
+
+    /// The one way to send `step` on `client` (a client of this store's connection): on Redis
+    /// Cluster through [`Redirects::run`], else as it is; watched by the link either way (see
+    /// [`Link::watch`]). fred's error comes back unmapped, for a caller that looks at it before
+    /// mapping it (`cluster.rs`'s `TRYAGAIN` fallback). The topology's paths send through this
+    /// rather than through the link and the redirections themselves.
+    async fn run_step<R: FromValue + Send>(
+        &self,
+        client: &Client,
+        step: Step,
+        keys: Vec<Key>,
+        args: Vec<Value>,
+    ) -> std::result::Result<R, fred::error::Error> {
+        if self.cluster {
+            self.send(Box::pin(self.redirects.run(client, step, keys, args)))
                 .await
         } else {
-            self.send(Box::pin(step.send(&client, keys, args))).await
-        };
-        reply.map_err(|e| self.redis_error(e))
+            self.send(Box::pin(step.send(client, keys, args))).await
+        }
+    }
+
+    /// The connection's current client, without waiting for it to be ready: for the steps of
+    /// one call that run side by side, after the call waited once (see [`Link::client`]).
+    fn current_client(&self) -> Client {
+        self.link.client()
     }
 
     /// Whether the session at `session` holds exactly the fields `create` writes for these

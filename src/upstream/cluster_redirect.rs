@@ -35,6 +35,7 @@ use fred::types::scripts::Script;
 use fred::types::{ClusterHash, CustomCommand};
 use tokio::sync::OnceCell;
 
+use crate::client::build_client;
 use crate::config::Options;
 
 /// The transaction client may follow this many redirections per call: the `ASK` from the
@@ -242,9 +243,12 @@ impl Redirects {
         let client = self
             .fallback
             .get_or_try_init(|| async {
-                let client =
-                    crate::store::build_client(&self.options, fallback_connection(&self.options))
-                        .map_err(|e| FredError::new(ErrorKind::Config, e.to_string()))?;
+                let client = build_client(
+                    self.options.redis.clone(),
+                    &self.options,
+                    fallback_connection(&self.options),
+                )
+                .map_err(|e| FredError::new(ErrorKind::Config, e.to_string()))?;
                 drop(client.connect());
                 Ok::<_, FredError>(client)
             })
