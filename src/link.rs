@@ -40,7 +40,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::client::build_client;
-use crate::config::Options;
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::events::{ConnectionEvent, EventKind, EventSink};
 use crate::upstream::cluster_redirect;
@@ -117,7 +117,7 @@ pub struct Link {
     router: Mutex<Option<AbortHandle>>,
     /// Which client's events count: those of a replaced client are ignored.
     generation: AtomicU64,
-    options: Options,
+    options: Settings,
     closed: AtomicBool,
     state: watch::Sender<State>,
     epoch: Instant,
@@ -166,7 +166,7 @@ impl Drop for Waiting<'_> {
 /// connection attempt starts at once ([`first_connection`]; [`Link`] retries a first attempt
 /// that fails). Both are workarounds for fred bugs. Here, not in the store, because the link
 /// is what makes (and remakes) the sessions' client.
-fn session_client(opts: &Options) -> Result<Client> {
+fn session_client(opts: &Settings) -> Result<Client> {
     let connection = if matches!(opts.redis.server, ServerConfig::Clustered { .. }) {
         cluster_redirect::session_connection(opts)
     } else {
@@ -181,7 +181,7 @@ impl Link {
     /// Builds the client for `options` and starts connecting in the background. Must run inside
     /// the tokio runtime; never waits for Redis. Calls wait for the connection within `commandTimeout`,
     /// at most `offlineQueueLimit` of them. Connection events go to `events`, when given.
-    pub fn connect(options: &Options, events: Option<EventSink>) -> Result<Arc<Link>> {
+    pub fn connect(options: &Settings, events: Option<EventSink>) -> Result<Arc<Link>> {
         let client = session_client(options)?;
         let link = Arc::new(Link {
             client: RwLock::new(client.clone()),

@@ -8,7 +8,7 @@
 use fred::prelude::{Client, ClientLike, Key, Value};
 use fred::types::config::{Server, ServerConfig};
 
-use super::types::{KeyOutcome, Options, Status, MARKER_GRACE_SECS};
+use super::types::{KeyOutcome, RunSettings, Status, MARKER_GRACE_SECS};
 use super::v1::{decode_read, StoredField, V1Key, V1Value};
 use crate::error::{Error, Result};
 use crate::keys::{escape, session_id, AppKeys, ORDER_FIELD, OWNER_FIELD};
@@ -57,7 +57,7 @@ pub(super) async fn convert(
     v1: &V1Key<'_>,
     read: &V1Value,
     fields: &[StoredField],
-    opts: Options,
+    opts: RunSettings,
 ) -> Result<KeyOutcome> {
     let keys = AppKeys::new(v1.app);
     let id = session_id(v1.token);

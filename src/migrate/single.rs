@@ -8,7 +8,7 @@
 use fred::bytes::Bytes;
 use fred::prelude::Value;
 
-use super::types::{KeyOutcome, Options, Status, MARKER_GRACE_SECS};
+use super::types::{KeyOutcome, RunSettings, Status, MARKER_GRACE_SECS};
 use super::v1::{StoredField, V1Key};
 use crate::error::Result;
 use crate::keys::{escape, session_id, AppKeys, ORDER_FIELD, OWNER_FIELD};
@@ -52,7 +52,7 @@ pub(super) async fn convert(
     v1: &V1Key<'_>,
     value: &[u8],
     fields: &[StoredField],
-    opts: Options,
+    opts: RunSettings,
 ) -> Result<Option<KeyOutcome>> {
     let keys = AppKeys::new(v1.app);
     let id = session_id(v1.token);

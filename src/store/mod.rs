@@ -32,7 +32,7 @@ use fred::prelude::{Client, ClientLike, FromValue, Key, Server, Value};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
 
-use crate::config::Options;
+use crate::config::Settings;
 use crate::data::{is_null, split_object};
 use crate::error::{Error, Result};
 use crate::events::EventSink;
@@ -94,7 +94,7 @@ pub struct SessionStore {
     redirects: Arc<Redirects>,
     closed: AtomicBool,
     /// What the store was made from, for [`SessionStore::dedicated`].
-    options: Options,
+    options: Settings,
 }
 
 /// A fred command's future, boxed so that a call waiting for the connection holds none of its
@@ -129,13 +129,13 @@ impl NewSession<'_> {
 impl SessionStore {
     /// Builds the client and starts connecting in the background. Must run inside the tokio
     /// runtime; never waits for Redis.
-    pub fn connect(opts: &Options) -> Result<Self> {
+    pub fn connect(opts: &Settings) -> Result<Self> {
         Self::connect_observed(opts, None)
     }
 
     /// [`SessionStore::connect`], reporting connection events to `events` (the instance's own
     /// store; the migration's and the confirmations' connections report none).
-    pub fn connect_observed(opts: &Options, events: Option<EventSink>) -> Result<Self> {
+    pub fn connect_observed(opts: &Settings, events: Option<EventSink>) -> Result<Self> {
         let cluster = matches!(opts.redis.server, ServerConfig::Clustered { .. });
         let link = Link::connect(opts, events)?;
         Ok(SessionStore {
