@@ -45,7 +45,7 @@
 use crate::error::{Error, Result};
 use crate::reply::{as_bytes, as_int, key, unexpected};
 use crate::scripts::SCRIPTS;
-use crate::store::SessionStore;
+use crate::store::MigrationStore;
 use crate::validate;
 use fred::bytes::Bytes;
 use fred::prelude::{ClientLike, Value};
@@ -93,10 +93,10 @@ fn in_flight() -> usize {
 /// conversion.
 const CHANGED_ATTEMPTS: usize = 5;
 
-/// A run of the migration, on connections of its own (see [`SessionStore::dedicated`]).
+/// A run of the migration, on connections of its own (see [`crate::store::SessionStore::dedicated`]).
 pub struct Migration {
     /// The run's own store, so that its bursts never queue ahead of the application's calls.
-    store: SessionStore,
+    store: MigrationStore,
     /// The servers to scan, in order, fixed by the first batch: every primary of a Cluster, or
     /// `None` for the one server (or Sentinel master) the connection talks to.
     nodes: tokio::sync::OnceCell<Vec<Option<Server>>>,
@@ -128,8 +128,8 @@ fn next_cursor(node: usize, next: &str, servers: usize) -> Option<String> {
 }
 
 impl Migration {
-    /// A run on `store`, which should be a dedicated one ([`SessionStore::dedicated`]).
-    pub fn new(store: SessionStore) -> Self {
+    /// A run on `store`, which should be a dedicated one ([`crate::store::SessionStore::dedicated`]).
+    pub fn new(store: MigrationStore) -> Self {
         Migration {
             store,
             nodes: tokio::sync::OnceCell::new(),

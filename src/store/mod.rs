@@ -12,14 +12,17 @@
 //! This file holds what both share: [`SessionStore`] and its plumbing (waiting for the
 //! connection, sending a step on a client, mapping errors), the public methods, which only
 //! prepare their arguments and pick the topology's path (`get` and `update` are one single-key
-//! command or script on both, so they have no second path), and the store's life (`quit`, `disconnect`, what the 1.x migration uses). `decode.rs` turns `HGETALL`
-//! replies into what `get` returns; `eviction.rs` watches Redis's eviction policy. Key names
-//! come from [`crate::keys`] only; workarounds for bugs in fred are in [`crate::upstream`].
+//! command or script on both, so they have no second path), and the store's life (`quit`,
+//! `disconnect`, where a call goes). `decode.rs` turns `HGETALL` replies into what `get`
+//! returns; `eviction.rs` watches Redis's eviction policy; `migration.rs` is the one door of the
+//! 1.x migration ([`MigrationStore`]). Key names come from [`crate::keys`] only; workarounds for
+//! bugs in fred are in [`crate::upstream`].
 
 mod cluster;
 mod decode;
 pub mod durable;
 mod eviction;
+mod migration;
 mod single;
 
 use std::future::Future;
@@ -47,6 +50,7 @@ use crate::upstream::cluster_redirect::{Redirects, Step};
 use crate::validate::{MAX_DATA_BYTES, MAX_DATA_FIELDS};
 
 use decode::{decode_session, is_written};
+pub use migration::MigrationStore;
 
 /// `cluster::$path(store, args…)` on Redis Cluster, else `single::$path(store, args…)`: the
 /// session methods' one dispatch by topology.
@@ -462,7 +466,7 @@ impl SessionStore {
     }
 }
 
-/// The store's life, and what the one-off 1.x migration ([`crate::migrate`]) uses.
+/// The store's life, and where its calls go.
 impl SessionStore {
     /// Closes the connection after the commands already sent have been answered.
     pub async fn quit(&self) -> Result<()> {
@@ -491,15 +495,6 @@ impl SessionStore {
         }
     }
 
-    /// A second store with connections of its own to the same Redis, with the same options,
-    /// for the one-off 1.x migration ([`crate::migrate`]): its bursts of `SCAN`s and scripts
-    /// then never queue in front of the application's session calls on this store's
-    /// connection. Must run inside the tokio runtime.
-    pub fn dedicated(&self) -> Result<SessionStore> {
-        self.check_open()?;
-        SessionStore::connect(&self.options)
-    }
-
     /// The server that serves a call on `app` addressed by `key`, for its trace: on Redis
     /// Cluster the primary of the slot of the call's first key (the session's, or for `Owner`
     /// the owner's index), from the cached slot map; elsewhere the server of the last ready
@@ -520,50 +515,6 @@ impl SessionStore {
     /// Whether this store talks to a Redis Cluster (multi-key steps then run one key at a time).
     pub fn is_cluster(&self) -> bool {
         self.cluster
-    }
-
-    /// The connection, once it can take commands (for [`crate::migrate`]'s `SCAN`s).
-    pub(crate) async fn connection(&self) -> Result<Client> {
-        self.ready_client().await
-    }
-
-    /// Runs one of [`SCRIPTS`] (for [`crate::migrate`]).
-    pub(crate) async fn run_script<R: FromValue + Send>(
-        &self,
-        script: &'static Script,
-        keys: Vec<Key>,
-        args: Vec<Value>,
-    ) -> Result<R> {
-        self.eval(script, keys, args).await
-    }
-
-    /// The Cluster index step of `create`, with its checks (for [`crate::migrate`]).
-    pub(crate) async fn run_index_add(
-        &self,
-        index: &Key,
-        id: &[u8],
-        duration: u64,
-    ) -> Result<Value> {
-        let (expiry, _, _) =
-            cluster::index_add_until(self, index, id, duration, Value::from(0), Value::from("0"))
-                .await?;
-        Ok(expiry)
-    }
-
-    /// A plain command on `key` (and, on a single server, other keys in `args`), for
-    /// [`crate::migrate`].
-    pub(crate) async fn run_command<R: FromValue + Send>(
-        &self,
-        name: &'static str,
-        key: Key,
-        args: Vec<Value>,
-    ) -> Result<R> {
-        self.command(name, key, args).await
-    }
-
-    /// Maps a fred error as the session methods do (for [`crate::migrate`]).
-    pub(crate) fn map_error(&self, err: fred::error::Error) -> Error {
-        self.redis_error(err)
     }
 }
 
