@@ -41,10 +41,9 @@ use tokio::task::AbortHandle;
 
 use crate::client::build_client;
 use crate::config::Settings;
-use crate::error::{Error, Result};
+use crate::error::{is_route_failure, Error, Result};
 use crate::events::{ConnectionEvent, EventKind, EventSink};
-use crate::upstream::cluster_redirect;
-use crate::upstream::{self, first_connection};
+use crate::upstream::{cluster_redirect, first_connection};
 
 /// What the connection events last said.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +75,7 @@ impl Heard {
                 ErrorKind::Timeout => Heard::Silence,
                 ErrorKind::IO | ErrorKind::Canceled | ErrorKind::Routing => Heard::Lost,
                 // fred's "Failed to route command." when there is no connection to write to.
-                ErrorKind::Unknown if upstream::is_route_failure(e) => Heard::Lost,
+                ErrorKind::Unknown if is_route_failure(e) => Heard::Lost,
                 _ => Heard::Reply,
             },
         }
