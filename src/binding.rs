@@ -11,14 +11,14 @@ use napi::{Env, JsString, Status};
 use napi_derive::napi;
 
 use crate::bridge::{Batch, Bridge, Notice, Outcome};
-use crate::config::Options;
+use crate::config::Settings;
 use crate::connection;
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::EventSink;
 use crate::keys::{parse_session_id, session_id, session_id_text};
 use crate::manage::CreateLimits;
-use crate::migrate::{Migration, Options as MigrateOptions};
+use crate::migrate::{Migration, RunSettings};
 use crate::options::SessionsOptions;
 use crate::store::durable::Durable;
 use crate::store::{CallKey, SessionStore};
@@ -131,7 +131,7 @@ pub struct NativeConnection {
 /// Throws on the same bad options as the constructor.
 #[napi]
 pub fn describe_connection(options: SessionsOptions) -> napi::Result<NativeConnection> {
-    let options = Options::parse(options).map_err(to_napi)?;
+    let options = Settings::parse(options).map_err(to_napi)?;
     let c = connection::describe(&options.redis);
     Ok(NativeConnection {
         kind: c.kind.as_str().to_string(),
@@ -277,7 +277,7 @@ impl NativeSessions {
         options: SessionsOptions,
         on_batch: Function<'_, Batch, ()>,
     ) -> napi::Result<Self> {
-        let options = Options::parse(options).map_err(to_napi)?;
+        let options = Settings::parse(options).map_err(to_napi)?;
         let runtime = runtime::get().map_err(to_napi)?;
         let bridge = Arc::new(Bridge::new(on_batch)?);
         // Connection events reach JavaScript as id-0 completions (see crate::events).
@@ -648,7 +648,7 @@ impl NativeMigration {
     #[napi]
     pub fn step(&self, id: u32, cursor: String, dry_run: bool, delete_old: bool, batch_size: u32) {
         let migration = Arc::clone(&self.migration);
-        let opts = MigrateOptions {
+        let opts = RunSettings {
             dry_run,
             delete_old,
             batch_size,

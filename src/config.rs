@@ -1,4 +1,7 @@
-//! Constructor options: parsing, validation and the fred client configuration they produce.
+//! An instance's settings: the constructor's options (as [`crate::options`] declares them)
+//! parsed and validated into [`Settings`], with every default applied, and the fred
+//! configuration that follows from them (connection, performance, reconnection policy).
+//! Everything past the constructor reads these, never the raw options.
 
 use std::time::Duration;
 
@@ -39,9 +42,11 @@ pub const DEFAULT_MAX_RETRIES: u32 = 20;
 /// calls in flight) still rejects nothing. `0` lifts the bound.
 pub const DEFAULT_OFFLINE_QUEUE_LIMIT: u32 = 20_000;
 
-/// Validated options.
+/// An instance's settings: its constructor options, validated, with every default applied.
+/// Named apart from [`SessionsOptions`] (what JavaScript passes) so that "options" means only
+/// what JavaScript sees.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct Settings {
     pub redis: Config,
     pub token: TokenOptions,
     pub connect_timeout: Duration,
@@ -386,7 +391,7 @@ fn tls_options(tls: Option<&Either<bool, crate::options::TlsSettings>>) -> Optio
     }
 }
 
-impl Options {
+impl Settings {
     /// Validates every option and applies every default; the first bad option is named in the
     /// error.
     pub fn parse(raw: SessionsOptions) -> Result<Self> {
@@ -399,7 +404,7 @@ impl Options {
             Some(size) => parse_token_size(size)?,
             None => DEFAULT_TOKEN_SIZE,
         };
-        Ok(Options {
+        Ok(Settings {
             redis,
             token: TokenOptions { size, encoding },
             connect_timeout: millis(
@@ -462,8 +467,8 @@ impl Options {
 mod tests {
     use super::*;
 
-    fn parse(raw: SessionsOptions) -> std::result::Result<Options, String> {
-        Options::parse(raw).map_err(|e| e.to_string())
+    fn parse(raw: SessionsOptions) -> std::result::Result<Settings, String> {
+        Settings::parse(raw).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -580,13 +585,13 @@ mod tests {
             host: Some("127.0.0.1".into()),
             port: Some(port),
         };
-        let opts = Options::parse(SessionsOptions {
+        let opts = Settings::parse(SessionsOptions {
             cluster: Some(vec![node(7000.0), node(7001.0)]),
             ..Default::default()
         })
         .unwrap();
         assert!(matches!(opts.redis.server, ServerConfig::Clustered { .. }));
-        let opts = Options::parse(SessionsOptions {
+        let opts = Settings::parse(SessionsOptions {
             sentinels: Some(vec![node(26379.0)]),
             name: Some("m".into()),
             db: Some(2.0),
@@ -595,7 +600,7 @@ mod tests {
         .unwrap();
         assert!(matches!(opts.redis.server, ServerConfig::Sentinel { .. }));
         assert_eq!(opts.redis.database, Some(2));
-        let opts = Options::parse(SessionsOptions {
+        let opts = Settings::parse(SessionsOptions {
             host: Some("h".into()),
             port: Some(6380.0),
             password: Some("p".into()),
@@ -662,7 +667,7 @@ mod tests {
                 "tls.ca:",
             ),
         ] {
-            let err = Options::parse(raw).unwrap_err().to_string();
+            let err = Settings::parse(raw).unwrap_err().to_string();
             assert!(err.starts_with(field), "{err}");
         }
     }

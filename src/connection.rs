@@ -93,7 +93,7 @@ pub fn describe(config: &Config) -> Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse_url, Options};
+    use crate::config::{parse_url, Settings};
     use crate::options::{NodeAddress, SessionsOptions, TlsSettings};
     use napi::bindgen_prelude::Either;
 
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn options_object() {
-        let opts = Options::parse(SessionsOptions {
+        let opts = Settings::parse(SessionsOptions {
             host: Some("h".into()),
             port: Some(6390.0),
             password: Some("p".into()),
@@ -169,7 +169,7 @@ mod tests {
             (c.password.as_deref(), c.db, c.tls),
             (Some("p"), Some(3), true)
         );
-        let opts = Options::parse(SessionsOptions {
+        let opts = Settings::parse(SessionsOptions {
             sentinels: Some(vec![NodeAddress {
                 host: Some("s".into()),
                 port: None,
@@ -185,7 +185,7 @@ mod tests {
         );
         // A node without a port gets the default for its role.
         assert_eq!(c.nodes, nodes(&[("s", 26379)]));
-        let opts = Options::parse(SessionsOptions {
+        let opts = Settings::parse(SessionsOptions {
             cluster: Some(vec![NodeAddress::default()]),
             tls: Some(Either::A(true)),
             ..Default::default()
@@ -194,7 +194,7 @@ mod tests {
         let c = describe(&opts.redis);
         assert_eq!((c.kind, c.tls), (Kind::Cluster, true));
         assert_eq!(c.nodes, nodes(&[("127.0.0.1", 6379)]));
-        let opts = Options::parse(SessionsOptions::default()).unwrap();
+        let opts = Settings::parse(SessionsOptions::default()).unwrap();
         assert_eq!(describe(&opts.redis).nodes, nodes(&[("127.0.0.1", 6379)]));
     }
 }

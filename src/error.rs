@@ -232,7 +232,7 @@ impl From<fred::error::Error> for Error {
             // fred 10.1 reports a command that found no connection to write to (after its
             // retries) as `Unknown` "Failed to route command.": the connection was lost
             // (docs/upstream.md#failed-to-route).
-            ErrorKind::Unknown if crate::upstream::is_route_failure(&err) => {
+            ErrorKind::Unknown if is_route_failure(&err) => {
                 Error::Connection(format!("the connection to Redis was lost ({details})"))
             }
             ErrorKind::Auth => Error::Auth(details),
@@ -243,12 +243,30 @@ impl From<fred::error::Error> for Error {
     }
 }
 
+/// fred 10.1 reports a command that found no connection (after its retries) as
+/// `ErrorKind::Unknown` "Failed to route command.", not as a connection error
+/// ([write-up](../docs/upstream.md#failed-to-route)). A workaround listed in
+/// [`crate::upstream`]; here because mapping fred's errors is this module's job. Remove when
+/// fred reports it as `ErrorKind::IO` or `Routing`.
+pub fn is_route_failure(err: &fred::error::Error) -> bool {
+    err.details().starts_with("Failed to route command")
+}
+
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognises_the_route_failure_only() {
+        use fred::error::{Error as FredError, ErrorKind};
+        let lost = FredError::new(ErrorKind::Unknown, "Failed to route command.");
+        assert!(is_route_failure(&lost));
+        let reply = FredError::new(ErrorKind::Unknown, "ERR unknown command");
+        assert!(!is_route_failure(&reply));
+    }
 
     #[test]
     fn invalid_argument_names_the_field() {

@@ -7,6 +7,7 @@
 
 pub mod binding;
 pub mod bridge;
+pub mod client;
 pub mod config;
 pub mod connection;
 pub mod data;

@@ -39,11 +39,11 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
-use crate::config::Options;
-use crate::error::{Error, Result};
+use crate::client::build_client;
+use crate::config::Settings;
+use crate::error::{is_route_failure, Error, Result};
 use crate::events::{ConnectionEvent, EventKind, EventSink};
-use crate::store::session_client;
-use crate::upstream::{self, first_connection};
+use crate::upstream::{cluster_redirect, first_connection};
 
 /// What the connection events last said.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +75,7 @@ impl Heard {
                 ErrorKind::Timeout => Heard::Silence,
                 ErrorKind::IO | ErrorKind::Canceled | ErrorKind::Routing => Heard::Lost,
                 // fred's "Failed to route command." when there is no connection to write to.
-                ErrorKind::Unknown if upstream::is_route_failure(e) => Heard::Lost,
+                ErrorKind::Unknown if is_route_failure(e) => Heard::Lost,
                 _ => Heard::Reply,
             },
         }
@@ -116,7 +116,7 @@ pub struct Link {
     router: Mutex<Option<AbortHandle>>,
     /// Which client's events count: those of a replaced client are ignored.
     generation: AtomicU64,
-    options: Options,
+    options: Settings,
     closed: AtomicBool,
     state: watch::Sender<State>,
     epoch: Instant,
@@ -160,11 +160,27 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// The sessions' fred client for `opts` (not yet connecting): on Redis Cluster with fred's own
+/// redirection handling off (see [`cluster_redirect`]), and `fail_fast`, so that its first
+/// connection attempt starts at once ([`first_connection`]; [`Link`] retries a first attempt
+/// that fails). Both are workarounds for fred bugs. Here, not in the store, because the link
+/// is what makes (and remakes) the sessions' client.
+fn session_client(opts: &Settings) -> Result<Client> {
+    let connection = if matches!(opts.redis.server, ServerConfig::Clustered { .. }) {
+        cluster_redirect::session_connection(opts)
+    } else {
+        opts.connection_config()
+    };
+    let mut config = opts.redis.clone();
+    first_connection::no_first_delay(&mut config);
+    build_client(config, opts, connection)
+}
+
 impl Link {
     /// Builds the client for `options` and starts connecting in the background. Must run inside
     /// the tokio runtime; never waits for Redis. Calls wait for the connection within `commandTimeout`,
     /// at most `offlineQueueLimit` of them. Connection events go to `events`, when given.
-    pub fn connect(options: &Options, events: Option<EventSink>) -> Result<Arc<Link>> {
+    pub fn connect(options: &Settings, events: Option<EventSink>) -> Result<Arc<Link>> {
         let client = session_client(options)?;
         let link = Arc::new(Link {
             client: RwLock::new(client.clone()),

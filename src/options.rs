@@ -1,17 +1,17 @@
-//! The constructor's options, defined once.
+//! The constructor's options as JavaScript passes them, declared once (no parsing here).
 //!
 //! [`SessionsOptions`] is what `new SpotsSessions(options)` takes: its doc comments and field
 //! types become the `SessionsOptions` interface of `binding.d.ts`, from which `index.d.ts`
 //! derives the public `SpotsSessionsOptions` (so an option added here cannot be missing from the
-//! types), and every default is applied in Rust, by [`crate::config::Options::parse`]. The
+//! types), and every default is applied in Rust, by [`crate::config::Settings::parse`]. The
 //! JavaScript layer only checks each value's type, so that a wrong one is reported with the
 //! option's name and `code: 'ERR_INVALID_ARG_TYPE'`, and turns PEM Buffers into text.
 //!
 //! ```
-//! use spots_sessions::config::Options;
+//! use spots_sessions::config::Settings;
 //! use spots_sessions::options::SessionsOptions;
 //!
-//! let opts = Options::parse(SessionsOptions {
+//! let opts = Settings::parse(SessionsOptions {
 //!     connection_string: Some("redis://127.0.0.1:6380/2".into()),
 //!     command_timeout: Some(2_000.0),
 //!     ..Default::default()

@@ -8,17 +8,17 @@
 use fred::prelude::{Client, ClientLike, Key, Value};
 use fred::types::config::{Server, ServerConfig};
 
-use super::types::{KeyOutcome, Options, Status, MARKER_GRACE_SECS};
+use super::types::{KeyOutcome, RunSettings, Status, MARKER_GRACE_SECS};
 use super::v1::{decode_read, StoredField, V1Key, V1Value};
 use crate::error::{Error, Result};
 use crate::keys::{escape, session_id, AppKeys, ORDER_FIELD, OWNER_FIELD};
 use crate::reply::{bytes, key};
 use crate::scripts::SCRIPTS;
-use crate::store::SessionStore;
+use crate::store::MigrationStore;
 
 /// The servers to scan: every primary, from fred's routing table. One centralized config per
 /// primary; the clients themselves are never connected: only their server addresses are used.
-pub(super) fn primaries(store: &SessionStore, client: &Client) -> Result<Vec<Option<Server>>> {
+pub(super) fn primaries(store: &MigrationStore, client: &Client) -> Result<Vec<Option<Server>>> {
     let split = client.split_cluster().map_err(|e| store.map_error(e))?;
     let mut servers = Vec::with_capacity(split.len());
     for c in split {
@@ -52,12 +52,12 @@ pub(super) fn primaries(store: &SessionStore, client: &Client) -> Result<Vec<Opt
 /// inside 3 leaves an index entry without a session, which `killAll` tolerates and pruning
 /// removes. A crash inside 5 leaves a marker without a 1.x key, which expires on its TTL.
 pub(super) async fn convert(
-    store: &SessionStore,
+    store: &MigrationStore,
     name: &[u8],
     v1: &V1Key<'_>,
     read: &V1Value,
     fields: &[StoredField],
-    opts: Options,
+    opts: RunSettings,
 ) -> Result<KeyOutcome> {
     let keys = AppKeys::new(v1.app);
     let id = session_id(v1.token);
@@ -102,7 +102,7 @@ pub(super) async fn convert(
             _ => {
                 // Killed (or expired) by 1.x while it was being converted: so is the copy.
                 if created == 1 {
-                    store.kill(v1.app, v1.token, None).await?;
+                    store.kill(v1.app, v1.token).await?;
                 }
                 return Ok((Status::Gone, false));
             }

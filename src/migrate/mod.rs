@@ -40,12 +40,12 @@
 //! - `cluster.rs`: Redis Cluster (every primary to scan, and the ordered single-key steps);
 //! - `v1.rs`: the 1.x format itself (key name, token rule, value), no I/O;
 //! - `report.rs`: what a batch reports and what it never shows ([`Entry`], [`scrub`]);
-//! - `types.rs`: the terms the run and both paths share ([`Options`], what became of a key).
+//! - `types.rs`: the terms the run and both paths share ([`RunSettings`], what became of a key).
 
 use crate::error::{Error, Result};
 use crate::reply::{as_bytes, as_int, key, unexpected};
 use crate::scripts::SCRIPTS;
-use crate::store::SessionStore;
+use crate::store::MigrationStore;
 use crate::validate;
 use fred::bytes::Bytes;
 use fred::prelude::{ClientLike, Value};
@@ -60,7 +60,7 @@ mod types;
 pub mod v1;
 
 pub use report::{scrub, BatchReport, Entry};
-pub use types::{Options, MARKER_GRACE_SECS};
+pub use types::{RunSettings, MARKER_GRACE_SECS};
 
 use types::{KeyOutcome, Status};
 use v1::{check_v1_token, decode_read, parse_v1_key, split_value, V1Value, V1_PATTERN};
@@ -93,10 +93,10 @@ fn in_flight() -> usize {
 /// conversion.
 const CHANGED_ATTEMPTS: usize = 5;
 
-/// A run of the migration, on connections of its own (see [`SessionStore::dedicated`]).
+/// A run of the migration, on connections of its own (see [`crate::store::SessionStore::dedicated`]).
 pub struct Migration {
     /// The run's own store, so that its bursts never queue ahead of the application's calls.
-    store: SessionStore,
+    store: MigrationStore,
     /// The servers to scan, in order, fixed by the first batch: every primary of a Cluster, or
     /// `None` for the one server (or Sentinel master) the connection talks to.
     nodes: tokio::sync::OnceCell<Vec<Option<Server>>>,
@@ -128,8 +128,8 @@ fn next_cursor(node: usize, next: &str, servers: usize) -> Option<String> {
 }
 
 impl Migration {
-    /// A run on `store`, which should be a dedicated one ([`SessionStore::dedicated`]).
-    pub fn new(store: SessionStore) -> Self {
+    /// A run on `store`, which should be a dedicated one ([`crate::store::SessionStore::dedicated`]).
+    pub fn new(store: MigrationStore) -> Self {
         Migration {
             store,
             nodes: tokio::sync::OnceCell::new(),
@@ -186,7 +186,7 @@ impl Migration {
 
     /// Scans one page from `cursor` and converts the 1.x keys on it. A failure of the batch
     /// itself (the scan, the read-ahead) is [`scrub`]bed: Redis may echo the keys it was given.
-    pub async fn step(&self, cursor: &str, opts: Options) -> Result<BatchReport> {
+    pub async fn step(&self, cursor: &str, opts: RunSettings) -> Result<BatchReport> {
         self.scan_and_convert(cursor, opts)
             .await
             .map_err(|e| e.map_message(|m| scrub(&m, None)))
@@ -195,7 +195,7 @@ impl Migration {
     /// [`Self::step`] before its errors are scrubbed: checks the batch size, scans the page
     /// on the cursor's server, converts its keys [`in_flight`] at a time and counts what
     /// became of each.
-    async fn scan_and_convert(&self, cursor: &str, opts: Options) -> Result<BatchReport> {
+    async fn scan_and_convert(&self, cursor: &str, opts: RunSettings) -> Result<BatchReport> {
         if opts.batch_size == 0 || opts.batch_size > MIGRATE_MAX_BATCH_SIZE {
             return Err(Error::invalid(
                 "batchSize",
@@ -276,7 +276,7 @@ impl Migration {
         &self,
         name: &[u8],
         prefetched: Option<Bytes>,
-        opts: Options,
+        opts: RunSettings,
     ) -> Result<KeyOutcome> {
         let v1 = match parse_v1_key(name) {
             Ok(v1) => v1,

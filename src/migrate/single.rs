@@ -8,13 +8,13 @@
 use fred::bytes::Bytes;
 use fred::prelude::Value;
 
-use super::types::{KeyOutcome, Options, Status, MARKER_GRACE_SECS};
+use super::types::{KeyOutcome, RunSettings, Status, MARKER_GRACE_SECS};
 use super::v1::{StoredField, V1Key};
 use crate::error::Result;
 use crate::keys::{escape, session_id, AppKeys, ORDER_FIELD, OWNER_FIELD};
 use crate::reply::{as_bytes, as_int, bytes, flag, key, unexpected};
 use crate::scripts::SCRIPTS;
-use crate::store::SessionStore;
+use crate::store::MigrationStore;
 
 /// Keys per `MGET` when the values of a batch are read ahead.
 const PREFETCH_CHUNK: usize = 256;
@@ -23,7 +23,7 @@ const PREFETCH_CHUNK: usize = 256;
 /// not a string, which [`super::Migration`] then reads with its type). Saves a round trip
 /// and a script per key; the conversion script still checks the value it converts.
 pub(super) async fn prefetch(
-    store: &SessionStore,
+    store: &MigrationStore,
     names: &[Vec<u8>],
 ) -> Result<Vec<Option<Bytes>>> {
     let chunks = names.chunks(PREFETCH_CHUNK).map(|chunk| {
@@ -47,12 +47,12 @@ pub(super) async fn prefetch(
 
 /// Single server: one atomic script. `None` when the key changed since it was read.
 pub(super) async fn convert(
-    store: &SessionStore,
+    store: &MigrationStore,
     name: &[u8],
     v1: &V1Key<'_>,
     value: &[u8],
     fields: &[StoredField],
-    opts: Options,
+    opts: RunSettings,
 ) -> Result<Option<KeyOutcome>> {
     let keys = AppKeys::new(v1.app);
     let id = session_id(v1.token);

@@ -18,8 +18,6 @@
 //!
 //! The single-server path, one atomic script per method, is `single.rs`.
 
-use std::sync::Arc;
-
 use futures_util::stream::{self, StreamExt};
 
 use fred::bytes::Bytes;
@@ -33,11 +31,10 @@ use crate::error::{Error, Result};
 use crate::keys::{
     session_id, AppKeys, SessionId, CREATED_FIELD, DEADLINE_FIELD, ORDER_FIELD, OWNER_FIELD,
 };
-use crate::link::Link;
 use crate::manage::{self, Listed};
 use crate::reply::{as_bytes, as_u64, bytes, flag, key};
 use crate::scripts::SCRIPTS;
-use crate::upstream::cluster_redirect::{Redirects, Step};
+use crate::upstream::cluster_redirect::Step;
 use crate::upstream::HGETALL;
 
 /// A step whose reply echoes its key, and whose echo does not match, is read again this many
@@ -183,16 +180,9 @@ pub(super) async fn kill(
         receipt_ms,
     ];
     let client = store.ready_client().await?;
-    let owner = take_step(
-        &store.link,
-        &store.redirects,
-        &client,
-        session,
-        receipt,
-        args,
-    )
-    .await
-    .map_err(|e| store.redis_error(e))?;
+    let owner = take_step(store, &client, session, receipt, args)
+        .await
+        .map_err(|e| store.redis_error(e))?;
     let Some(owner) = owner else {
         return Ok(false);
     };
@@ -282,7 +272,7 @@ async fn take_owned(
     nonce: &Value,
     receipt_ms: &Value,
 ) -> Result<Vec<Bytes>> {
-    let client = store.link.client();
+    let client = store.current_client();
     let takes: Vec<_> = ids
         .into_iter()
         .map(|id| {
@@ -300,15 +290,7 @@ async fn take_owned(
             ];
             let client = client.clone();
             async move {
-                let taken = take_step(
-                    &store.link,
-                    &store.redirects,
-                    &client,
-                    session,
-                    receipt,
-                    args,
-                )
-                .await;
+                let taken = take_step(store, &client, session, receipt, args).await;
                 taken.map(|t| t.map(|_| id))
             }
         })
@@ -623,10 +605,9 @@ fn mismatch() -> Error {
 /// not all on the same side (`TRYAGAIN`), and the new receipt key is on neither; the step then
 /// runs on the session key alone. The kill happens either way; only a re-send of it after a lost
 /// reply, during the migration, could then report `false` (the receipt is what tells it).
-/// Takes the link and redirections rather than the store, to run in a task of its own.
+/// fred's error comes back unmapped, so that the fallback can look at it.
 async fn take_step(
-    link: &Arc<Link>,
-    redirects: &Redirects,
+    store: &SessionStore,
     client: &Client,
     session: Key,
     receipt: Key,
@@ -634,12 +615,11 @@ async fn take_step(
 ) -> std::result::Result<Option<Bytes>, fred::error::Error> {
     super::durable::record_slot(session.as_bytes());
     let step = Step::Script(&SCRIPTS.session_take);
-    let with_receipt = redirects.run(client, step, vec![session.clone(), receipt], args.clone());
-    match link.watch(Box::pin(with_receipt)).await {
-        Err(e) if is_try_again(&e) => {
-            let alone = redirects.run(client, step, vec![session], args);
-            link.watch(Box::pin(alone)).await
-        }
+    let with_receipt = store
+        .run_step(client, step, vec![session.clone(), receipt], args.clone())
+        .await;
+    match with_receipt {
+        Err(e) if is_try_again(&e) => store.run_step(client, step, vec![session], args).await,
         other => other,
     }
 }

@@ -46,7 +46,7 @@ use fred::types::{ClusterHash, CustomCommand, Expiration};
 use fred::util::redis_keyslot;
 
 use super::SessionStore;
-use crate::config::{Durability, Options};
+use crate::config::{Durability, Settings};
 use crate::error::{Error, Result};
 use crate::keys::durability_marker;
 use crate::reply::key;
@@ -89,7 +89,7 @@ struct Target {
 impl Durable {
     /// Opens the confirmations' own connection (in the background). Must run inside the tokio
     /// runtime.
-    pub fn connect(options: &Options, settings: Durability) -> Result<Self> {
+    pub fn connect(options: &Settings, settings: Durability) -> Result<Self> {
         Ok(Durable {
             store: SessionStore::connect(options)?,
             settings,

@@ -9,18 +9,20 @@
 //!   the multi-key methods run single-key steps in an order that keeps the owner index a
 //!   superset of the live sessions.
 //!
-//! This file holds what both share: building the client, [`SessionStore`] and its plumbing
-//! (waiting for the connection, sending a script or a command, mapping errors), the public
-//! methods, which only prepare their arguments and pick the topology's path (`get` and
-//! `update` are one single-key command or script on both, so they have no second path), and the
-//! store's life (`quit`, `disconnect`, what the 1.x migration uses). `decode.rs` turns `HGETALL`
-//! replies into what `get` returns; `eviction.rs` watches Redis's eviction policy. Key names
-//! come from [`crate::keys`] only; workarounds for bugs in fred are in [`crate::upstream`].
+//! This file holds what both share: [`SessionStore`] and its plumbing (waiting for the
+//! connection, sending a step on a client, mapping errors), the public methods, which only
+//! prepare their arguments and pick the topology's path (`get` and `update` are one single-key
+//! command or script on both, so they have no second path), and the store's life (`quit`,
+//! `disconnect`, where a call goes). `decode.rs` turns `HGETALL` replies into what `get`
+//! returns; `eviction.rs` watches Redis's eviction policy; `migration.rs` is the one door of the
+//! 1.x migration ([`MigrationStore`]). Key names come from [`crate::keys`] only; workarounds for
+//! bugs in fred are in [`crate::upstream`].
 
 mod cluster;
 mod decode;
 pub mod durable;
 mod eviction;
+mod migration;
 mod single;
 
 use std::future::Future;
@@ -29,11 +31,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fred::prelude::{Builder, Client, ClientLike, ConnectionConfig, FromValue, Key, Server, Value};
+use fred::prelude::{Client, ClientLike, FromValue, Key, Server, Value};
 use fred::types::config::ServerConfig;
 use fred::types::scripts::Script;
 
-use crate::config::Options;
+use crate::config::Settings;
 use crate::data::{is_null, split_object};
 use crate::error::{Error, Result};
 use crate::events::EventSink;
@@ -43,11 +45,12 @@ use crate::manage::CreateLimits;
 use crate::reply::{bytes, key};
 use crate::scripts::SCRIPTS;
 use crate::token::TokenOptions;
-use crate::upstream::cluster_redirect::{self, Redirects, Step};
-use crate::upstream::{self, first_connection};
+use crate::upstream;
+use crate::upstream::cluster_redirect::{Redirects, Step};
 use crate::validate::{MAX_DATA_BYTES, MAX_DATA_FIELDS};
 
 use decode::{decode_session, is_written};
+pub use migration::MigrationStore;
 
 /// `cluster::$path(store, args…)` on Redis Cluster, else `single::$path(store, args…)`: the
 /// session methods' one dispatch by topology.
@@ -64,39 +67,6 @@ macro_rules! by_topology {
 /// How many fresh tokens `create` (and `rotate`) draws before giving up on collisions. With the
 /// minimum `tokenSize` of 8 random bytes a single collision is already vanishingly unlikely.
 const CREATE_ATTEMPTS: usize = 3;
-
-/// The sessions' fred client for `opts` (not yet connecting): on Redis Cluster with fred's own
-/// redirection handling off (see [`cluster_redirect`]), and `fail_fast`, so that its first
-/// connection attempt starts at once ([`first_connection`]; [`Link`] retries a first attempt
-/// that fails). Both are workarounds for fred bugs.
-pub(crate) fn session_client(opts: &Options) -> Result<Client> {
-    let connection = if matches!(opts.redis.server, ServerConfig::Clustered { .. }) {
-        cluster_redirect::session_connection(opts)
-    } else {
-        opts.connection_config()
-    };
-    let mut config = opts.redis.clone();
-    first_connection::no_first_delay(&mut config);
-    build(config, opts, connection)
-}
-
-/// A fred client for `opts`, with `connection` as its connection settings.
-pub(crate) fn build_client(opts: &Options, connection: ConnectionConfig) -> Result<Client> {
-    build(opts.redis.clone(), opts, connection)
-}
-
-fn build(
-    config: fred::types::config::Config,
-    opts: &Options,
-    connection: ConnectionConfig,
-) -> Result<Client> {
-    Builder::from_config(config)
-        .set_connection_config(connection)
-        .set_performance_config(opts.performance_config())
-        .set_policy(opts.reconnect_policy())
-        .build()
-        .map_err(Error::from)
-}
 
 /// What a call is addressed by, for [`SessionStore::server_for`].
 #[derive(Debug, Clone, Copy)]
@@ -128,7 +98,7 @@ pub struct SessionStore {
     redirects: Arc<Redirects>,
     closed: AtomicBool,
     /// What the store was made from, for [`SessionStore::dedicated`].
-    options: Options,
+    options: Settings,
 }
 
 /// A fred command's future, boxed so that a call waiting for the connection holds none of its
@@ -163,13 +133,13 @@ impl NewSession<'_> {
 impl SessionStore {
     /// Builds the client and starts connecting in the background. Must run inside the tokio
     /// runtime; never waits for Redis.
-    pub fn connect(opts: &Options) -> Result<Self> {
+    pub fn connect(opts: &Settings) -> Result<Self> {
         Self::connect_observed(opts, None)
     }
 
     /// [`SessionStore::connect`], reporting connection events to `events` (the instance's own
     /// store; the migration's and the confirmations' connections report none).
-    pub fn connect_observed(opts: &Options, events: Option<EventSink>) -> Result<Self> {
+    pub fn connect_observed(opts: &Settings, events: Option<EventSink>) -> Result<Self> {
         let cluster = matches!(opts.redis.server, ServerConfig::Clustered { .. });
         let link = Link::connect(opts, events)?;
         Ok(SessionStore {
@@ -270,16 +240,40 @@ impl SessionStore {
         args: Vec<Value>,
     ) -> Result<R> {
         let client = self.ready_client().await?;
-        let reply = if self.cluster {
+        if self.cluster {
             if let Some(first) = keys.first() {
                 durable::record_slot(first.as_bytes());
             }
-            self.send(Box::pin(self.redirects.run(&client, step, keys, args)))
+        }
+        self.run_step(&client, step, keys, args)
+            .await
+            .map_err(|e| self.redis_error(e))
+    }
+
+    /// The one way to send `step` on `client` (a client of this store's connection): on Redis
+    /// Cluster through [`Redirects::run`], else as it is; watched by the link either way (see
+    /// [`Link::watch`]). fred's error comes back unmapped, for a caller that looks at it before
+    /// mapping it (`cluster.rs`'s `TRYAGAIN` fallback). The topology's paths send through this
+    /// rather than through the link and the redirections themselves.
+    async fn run_step<R: FromValue + Send>(
+        &self,
+        client: &Client,
+        step: Step,
+        keys: Vec<Key>,
+        args: Vec<Value>,
+    ) -> std::result::Result<R, fred::error::Error> {
+        if self.cluster {
+            self.send(Box::pin(self.redirects.run(client, step, keys, args)))
                 .await
         } else {
-            self.send(Box::pin(step.send(&client, keys, args))).await
-        };
-        reply.map_err(|e| self.redis_error(e))
+            self.send(Box::pin(step.send(client, keys, args))).await
+        }
+    }
+
+    /// The connection's current client, without waiting for it to be ready: for the steps of
+    /// one call that run side by side, after the call waited once (see [`Link::client`]).
+    fn current_client(&self) -> Client {
+        self.link.client()
     }
 
     /// Whether the session at `session` holds exactly the fields `create` writes for these
@@ -472,7 +466,7 @@ impl SessionStore {
     }
 }
 
-/// The store's life, and what the one-off 1.x migration ([`crate::migrate`]) uses.
+/// The store's life, and where its calls go.
 impl SessionStore {
     /// Closes the connection after the commands already sent have been answered.
     pub async fn quit(&self) -> Result<()> {
@@ -501,15 +495,6 @@ impl SessionStore {
         }
     }
 
-    /// A second store with connections of its own to the same Redis, with the same options,
-    /// for the one-off 1.x migration ([`crate::migrate`]): its bursts of `SCAN`s and scripts
-    /// then never queue in front of the application's session calls on this store's
-    /// connection. Must run inside the tokio runtime.
-    pub fn dedicated(&self) -> Result<SessionStore> {
-        self.check_open()?;
-        SessionStore::connect(&self.options)
-    }
-
     /// The server that serves a call on `app` addressed by `key`, for its trace: on Redis
     /// Cluster the primary of the slot of the call's first key (the session's, or for `Owner`
     /// the owner's index), from the cached slot map; elsewhere the server of the last ready
@@ -530,50 +515,6 @@ impl SessionStore {
     /// Whether this store talks to a Redis Cluster (multi-key steps then run one key at a time).
     pub fn is_cluster(&self) -> bool {
         self.cluster
-    }
-
-    /// The connection, once it can take commands (for [`crate::migrate`]'s `SCAN`s).
-    pub(crate) async fn connection(&self) -> Result<Client> {
-        self.ready_client().await
-    }
-
-    /// Runs one of [`SCRIPTS`] (for [`crate::migrate`]).
-    pub(crate) async fn run_script<R: FromValue + Send>(
-        &self,
-        script: &'static Script,
-        keys: Vec<Key>,
-        args: Vec<Value>,
-    ) -> Result<R> {
-        self.eval(script, keys, args).await
-    }
-
-    /// The Cluster index step of `create`, with its checks (for [`crate::migrate`]).
-    pub(crate) async fn run_index_add(
-        &self,
-        index: &Key,
-        id: &[u8],
-        duration: u64,
-    ) -> Result<Value> {
-        let (expiry, _, _) =
-            cluster::index_add_until(self, index, id, duration, Value::from(0), Value::from("0"))
-                .await?;
-        Ok(expiry)
-    }
-
-    /// A plain command on `key` (and, on a single server, other keys in `args`), for
-    /// [`crate::migrate`].
-    pub(crate) async fn run_command<R: FromValue + Send>(
-        &self,
-        name: &'static str,
-        key: Key,
-        args: Vec<Value>,
-    ) -> Result<R> {
-        self.command(name, key, args).await
-    }
-
-    /// Maps a fred error as the session methods do (for [`crate::migrate`]).
-    pub(crate) fn map_error(&self, err: fred::error::Error) -> Error {
-        self.redis_error(err)
     }
 }
 

@@ -35,7 +35,8 @@ use fred::types::scripts::Script;
 use fred::types::{ClusterHash, CustomCommand};
 use tokio::sync::OnceCell;
 
-use crate::config::Options;
+use crate::client::build_client;
+use crate::config::Settings;
 
 /// The transaction client may follow this many redirections per call: the `ASK` from the
 /// source node, then at most a `MOVED` or two if the migration ends meanwhile.
@@ -53,7 +54,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(2);
 const MAX_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The session connection's settings on Redis Cluster: fred's own redirection handling off.
-pub fn session_connection(opts: &Options) -> ConnectionConfig {
+pub fn session_connection(opts: &Settings) -> ConnectionConfig {
     ConnectionConfig {
         max_redirections: 0,
         ..opts.connection_config()
@@ -62,7 +63,7 @@ pub fn session_connection(opts: &Options) -> ConnectionConfig {
 
 /// The transaction client's settings: fred follows `ASK` and `MOVED` inside a transaction
 /// correctly (`router/transactions.rs`), so it may do so there.
-pub fn fallback_connection(opts: &Options) -> ConnectionConfig {
+pub fn fallback_connection(opts: &Settings) -> ConnectionConfig {
     ConnectionConfig {
         max_redirections: FALLBACK_REDIRECTIONS,
         ..opts.connection_config()
@@ -121,13 +122,13 @@ impl Step {
 /// Runs cluster steps on the session connection, retrying redirected ones (see the module
 /// docs). Owns the transaction client, which is opened only when a call is first `ASK`ed.
 pub struct Redirects {
-    options: Options,
+    options: Settings,
     fallback: OnceCell<Client>,
 }
 
 impl Redirects {
     /// No connection is opened until a call needs the transaction path.
-    pub fn new(options: &Options) -> Self {
+    pub fn new(options: &Settings) -> Self {
         Redirects {
             options: options.clone(),
             fallback: OnceCell::new(),
@@ -242,9 +243,12 @@ impl Redirects {
         let client = self
             .fallback
             .get_or_try_init(|| async {
-                let client =
-                    crate::store::build_client(&self.options, fallback_connection(&self.options))
-                        .map_err(|e| FredError::new(ErrorKind::Config, e.to_string()))?;
+                let client = build_client(
+                    self.options.redis.clone(),
+                    &self.options,
+                    fallback_connection(&self.options),
+                )
+                .map_err(|e| FredError::new(ErrorKind::Config, e.to_string()))?;
                 drop(client.connect());
                 Ok::<_, FredError>(client)
             })
@@ -302,7 +306,7 @@ mod tests {
 
     #[test]
     fn only_the_session_connection_turns_redirections_off() {
-        let opts = Options::parse(Default::default()).unwrap();
+        let opts = Settings::parse(Default::default()).unwrap();
         assert_eq!(session_connection(&opts).max_redirections, 0);
         assert!(fallback_connection(&opts).max_redirections > 0);
         assert_eq!(

@@ -3,7 +3,7 @@
 //!
 //! Each bug is written up, ready to file upstream, in `docs/upstream.md`; each item below links
 //! its section and names the code that carries the workaround; that code's own doc says what
-//! to remove once the dependency is fixed. Two workarounds are woven into another module's own
+//! to remove once the dependency is fixed. Three workarounds are woven into another module's own
 //! job and stay there, marked with a comment that links the same section: they are listed here
 //! as pointers.
 //!
@@ -27,8 +27,10 @@
 //!   of event listeners and its router handle. With a fixed fred, `force_reconnection()` alone
 //!   would do.
 //! - ["Failed to route command." is `ErrorKind::Unknown`](../../docs/upstream.md#failed-to-route):
-//!   [`is_route_failure`], which [`crate::error`] maps to `ERR_REDIS_CONNECTION` and
-//!   [`crate::link`] counts as a lost connection.
+//!   not moved here, pointed to. Mapping fred's errors to the crate's is [`crate::error`]'s own
+//!   job, so `is_route_failure` is there: it maps that message to `ERR_REDIS_CONNECTION`, and
+//!   [`crate::link`] counts it as a lost connection. (Kept there, the error type, which
+//!   everything imports, imports nothing of the crate.)
 //! - [Typed `hgetall` loses the field order](../../docs/upstream.md#hgetall-order): [`HGETALL`],
 //!   the custom command the store sends instead of fred's typed `hgetall`.
 //! - [The first connection waits for the reconnection delay](../../docs/upstream.md#first-connection-delay):
@@ -50,33 +52,9 @@ pub mod cluster_redirect;
 pub mod deep_replies;
 pub mod first_connection;
 
-use fred::error::Error as FredError;
-
-/// fred 10.1 reports a command that found no connection (after its retries) as
-/// `ErrorKind::Unknown` "Failed to route command.", not as a connection error
-/// ([write-up](../../docs/upstream.md#failed-to-route)). Remove when fred reports it as
-/// `ErrorKind::IO` or `Routing`.
-pub fn is_route_failure(err: &FredError) -> bool {
-    err.details().starts_with("Failed to route command")
-}
-
 /// `HGETALL`, sent as a custom command, never as fred's typed `hgetall`: that one turns the
 /// reply into a hash map, which loses the order of the fields, and `get` returns a session's
 /// keys in stored order. The price: fred flushes the socket after every custom command instead
 /// of letting queued typed commands share a write
 /// ([write-up](../../docs/upstream.md#hgetall-order)). Remove when fred keeps the reply's order.
 pub const HGETALL: &str = "HGETALL";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use fred::error::ErrorKind;
-
-    #[test]
-    fn recognises_the_route_failure_only() {
-        let lost = FredError::new(ErrorKind::Unknown, "Failed to route command.");
-        assert!(is_route_failure(&lost));
-        let reply = FredError::new(ErrorKind::Unknown, "ERR unknown command");
-        assert!(!is_route_failure(&reply));
-    }
-}
