@@ -6,37 +6,17 @@
 
 const { describe, test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const path = require('node:path')
-const { spawn } = require('node:child_process')
 const Redis = require('ioredis')
 const { SpotsSessions } = require('..')
 const { startRedis, freePort } = require('./helpers/redis.js')
 const { startCluster, startSentinel } = require('./helpers/topologies.js')
 const { sessionKey, sessionId, indexKey, esc } = require('./helpers/layout.js')
 const { V1Sessions } = require('./helpers/v1.js')
-
-const CLI = path.join(__dirname, '..', 'bin', 'spots-sessions.js')
+const { runCli } = require('./helpers/cli.js')
 
 /** `M1:<app>:<id>`: the "migrated" marker (README, "Migrating from 1.x"). */
 function markerKey(app, token) {
   return Buffer.concat([Buffer.from(`M1:${esc(app)}:`), sessionId(token)])
-}
-
-/** Runs the CLI; resolves to { code, stdout, stderr }. Bounded: killed after 60 s. */
-function runCli(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
 }
 
 /** A stand-in 1.x token of a length 1.x can produce (16 characters: 8 bytes in hex). */

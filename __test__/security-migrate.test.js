@@ -7,38 +7,16 @@
 const { describe, test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
-const path = require('node:path')
-const { spawn } = require('node:child_process')
 const Redis = require('ioredis')
 const { SpotsSessions } = require('..')
 const { startRedis, freePort } = require('./helpers/redis.js')
 const { V1Sessions } = require('./helpers/v1.js')
+const { runCli: runCliWith } = require('./helpers/cli.js')
 
-const CLI = path.join(__dirname, '..', 'bin', 'spots-sessions.js')
 const ENV = 'SPOTS_SESSIONS_REDIS_URL'
 
-/** Runs the CLI; resolves to { code, stdout, stderr }. `env`: variables to set (undefined unsets). */
-function runCli(args, env = {}) {
-  const childEnv = { ...process.env }
-  delete childEnv[ENV]
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) delete childEnv[k]
-    else childEnv[k] = v
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr, all: stdout + stderr })
-    })
-  })
-}
+/** The CLI, with SPOTS_SESSIONS_REDIS_URL unset unless `env` sets it. */
+const runCli = (args, env = {}) => runCliWith(args, { [ENV]: undefined, ...env })
 
 /** A token as 1.x made them: base64 of `size` random bytes. */
 const v1Token = (size = 32) => crypto.randomBytes(size).toString('base64')
