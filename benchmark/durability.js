@@ -13,6 +13,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const { SpotsSessions } = require('..')
 const { startRedis, sleep, str } = require('../__test__/helpers/redis')
+const { percentile, pool, batched, median } = require('./measure')
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3) | 0)
 const OPS = Math.max(100, Number(process.env.BENCH_OPS || 3000) | 0)
@@ -20,35 +21,19 @@ const JSON_PATH = process.env.BENCH_JSON || ''
 const APP = 'bench'
 const DURABILITY = { replicas: 1, timeout: 1000 }
 
-/** Runs `n` calls of `fn(i)` with `c` in flight; resolves to `{ ops, p50, p99 }` (ms). */
+/** `n` calls of `fn(i)` with `c` in flight: `{ ops, p50, p99 }` (calls/s, latencies in ms). */
 async function drive(n, c, fn) {
-  const lat = new Float64Array(n)
-  let next = 0
-  const t0 = process.hrtime.bigint()
-  async function worker() {
-    while (next < n) {
-      const i = next++
-      const s = process.hrtime.bigint()
-      await fn(i)
-      lat[i] = Number(process.hrtime.bigint() - s) / 1e6
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(c, n) }, worker))
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9
+  const { lat, wallNs } = await pool(c, n, async (i) => {
+    await fn(i)
+    return true
+  })
   lat.sort()
-  return { ops: n / secs, p50: lat[Math.floor(n * 0.5)], p99: lat[Math.min(n - 1, Math.floor(n * 0.99))] }
+  return { ops: n / (wallNs / 1e9), p50: percentile(lat, 50) / 1e6, p99: percentile(lat, 99) / 1e6 }
 }
 
-/** `n` fresh sessions, created by `writer`. */
-async function sessions(writer, n) {
-  const tokens = []
-  for (let i = 0; i < n; i += 500) {
-    const batch = []
-    for (let j = i; j < Math.min(n, i + 500); j++)
-      batch.push(writer.create({ app: APP, ownerId: `u${j % 1000}`, duration: 3600, data: { n: j } }))
-    tokens.push(...(await Promise.all(batch)))
-  }
-  return tokens
+/** `n` fresh sessions, created by `writer`, 500 at a time. */
+function sessions(writer, n) {
+  return batched(n, 500, (j) => writer.create({ app: APP, ownerId: `u${j % 1000}`, duration: 3600, data: { n: j } }))
 }
 
 /** One round: every measurement, for `mode` ('plain' or 'durable'). */
@@ -81,8 +66,6 @@ async function round(primary, mode) {
     await Promise.all([loader.quit(), inst.quit()])
   }
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 async function main() {
   const primary = await startRedis()

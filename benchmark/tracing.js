@@ -22,6 +22,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const diagnostics = require('node:diagnostics_channel')
 const { startRedis } = require('../__test__/helpers/redis')
+const { median } = require('./measure')
 
 const ROUNDS = Math.max(1, Number(process.env.TRACING_ROUNDS || 7) | 0)
 const CALLS = Math.max(1000, Number(process.env.TRACING_CALLS || 40000) | 0)
@@ -44,12 +45,6 @@ function loadUntraced() {
   } finally {
     fs.rmSync(file, { force: true })
   }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
 /** CALLS gets with CONCURRENCY in flight; calls per second and CPU µs per call. */
