@@ -137,6 +137,8 @@ class SpotsSessions {
   #native
   // What `client` is built from: the options as the native side took them, and as given.
   #nativeOptions
+  // describeConnection(#nativeOptions), made once, when `client` or a trace first needs it.
+  #connection
   #options
   #client
   #pending = new Map()
@@ -191,7 +193,7 @@ class SpotsSessions {
   get client() {
     if (this.#client === undefined) {
       // The options were accepted by the constructor, so this parses without error.
-      const args = ioredisArguments(describeConnection(this.#nativeOptions), this.#options)
+      const args = ioredisArguments(this.#described(), this.#options)
       this.#client = createClient(args, this.#closing)
     }
     return this.#client
@@ -273,9 +275,15 @@ class SpotsSessions {
     }
   }
 
+  // The parsed connection that `client` and the traces are made from (no credentials in what
+  // the traces take of it); parsed once, on first use.
+  #described() {
+    return (this.#connection ??= describeConnection(this.#nativeOptions))
+  }
+
   // The parts of the connection that every call's trace carries; no credentials.
   #describeWhere() {
-    const c = describeConnection(this.#nativeOptions)
+    const c = this.#described()
     const first = c.nodes[0]
     return {
       topology: c.kind,

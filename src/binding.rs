@@ -229,13 +229,21 @@ impl NativeSessions {
         let Some(open) = self.open.take() else {
             return false;
         };
-        let _entered = self.runtime.enter();
-        open.store.disconnect();
-        if let Some(durable) = &open.durable {
-            durable.disconnect();
-        }
+        open.disconnect(self.runtime);
         drop(open);
         true
+    }
+}
+
+impl Open {
+    /// Closes the sessions connection and the confirmations' one at once (fred's `disconnect`
+    /// needs the runtime entered). Calls in flight reject with `ERR_CLOSED`.
+    fn disconnect(&self, runtime: &tokio::runtime::Runtime) {
+        let _entered = runtime.enter();
+        self.store.disconnect();
+        if let Some(durable) = &self.durable {
+            durable.disconnect();
+        }
     }
 }
 
@@ -454,11 +462,7 @@ impl NativeSessions {
     #[napi]
     pub fn disconnect(&self) {
         if let Some(open) = &self.open {
-            let _entered = self.runtime.enter();
-            open.store.disconnect();
-            if let Some(durable) = &open.durable {
-                durable.disconnect();
-            }
+            open.disconnect(self.runtime);
         }
     }
 

@@ -28,7 +28,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use fred::error::{Error as FredError, ErrorKind};
@@ -262,11 +262,15 @@ impl Link {
         }
     }
 
-    fn last_server(&self) -> Option<Server> {
+    /// [`Link::server`], also after a panic elsewhere poisoned its lock (it holds a plain value).
+    fn server_slot(&self) -> MutexGuard<'_, Option<Server>> {
         self.server
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+    }
+
+    fn last_server(&self) -> Option<Server> {
+        self.server_slot().clone()
     }
 
     /// The server calls go to, as far as the link knows: the last one that became ready, else
@@ -301,11 +305,7 @@ impl Link {
             return;
         }
         if !self.cluster {
-            let previous = self
-                .server
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .replace(server.clone());
+            let previous = self.server_slot().replace(server.clone());
             if let Some(previous) = previous.filter(|p| p != server) {
                 let mut event = ConnectionEvent::new(EventKind::Failover, Some(server))
                     .because(format!("the master moved from {previous} to {server}"));
