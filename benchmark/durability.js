@@ -13,7 +13,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const { SpotsSessions } = require('..')
 const { startRedis, sleep, str } = require('../__test__/helpers/redis')
-const { percentile, pool, batched, median } = require('./measure')
+const { percentile, pool, batched, median, withCpu } = require('./measure')
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3) | 0)
 const OPS = Math.max(100, Number(process.env.BENCH_OPS || 3000) | 0)
@@ -45,22 +45,26 @@ async function round(primary, mode) {
   })
   try {
     const out = {}
+    // `n` calls of `fn` with `c` in flight, with the CPU they cost.
+    const timed = (n, c, fn) => withCpu(primary, n, () => drive(n, c, fn))
     let t = await sessions(loader, OPS)
-    out['kill c=1'] = await drive(Math.min(OPS, 1000), 1, (i) => inst.kill({ app: APP, token: t[i] }))
+    const n1 = Math.min(OPS, 1000)
+    out['kill c=1'] = await timed(n1, 1, (i) => inst.kill({ app: APP, token: t[i] }))
     t = await sessions(loader, OPS)
-    out['kill c=64'] = await drive(OPS, 64, (i) => inst.kill({ app: APP, token: t[i] }))
-    out['create c=64'] = await drive(OPS, 64, (i) =>
+    out['kill c=64'] = await timed(OPS, 64, (i) => inst.kill({ app: APP, token: t[i] }))
+    out['create c=64'] = await timed(OPS, 64, (i) =>
       inst.create({ app: APP, ownerId: `c${i % 1000}`, duration: 3600, data: { n: i } }),
     )
     const hot = await sessions(loader, 1000)
-    out['get c=16'] = await drive(OPS * 4, 16, (i) => inst.get({ app: APP, token: hot[i % hot.length] }))
-    // get beside a kill load on the same instance
+    out['get c=16'] = await timed(OPS * 4, 16, (i) => inst.get({ app: APP, token: hot[i % hot.length] }))
+    // get beside a kill load on the same instance; CPU per call over both loads' calls
     t = await sessions(loader, OPS)
-    const kills = drive(OPS, 64, (i) => inst.kill({ app: APP, token: t[i] }))
-    out['get c=16 beside kill c=64'] = await drive(OPS * 2, 16, (i) =>
-      inst.get({ app: APP, token: hot[i % hot.length] }),
-    )
-    await kills
+    out['get c=16 beside kill c=64'] = await withCpu(primary, OPS * 3, async () => {
+      const kills = drive(OPS, 64, (i) => inst.kill({ app: APP, token: t[i] }))
+      const gets = await drive(OPS * 2, 16, (i) => inst.get({ app: APP, token: hot[i % hot.length] }))
+      await kills
+      return gets
+    })
     return out
   } finally {
     await Promise.all([loader.quit(), inst.quit()])
@@ -88,22 +92,30 @@ async function main() {
         `median of ${ROUNDS} rounds, ${OPS} ops per measurement`,
     )
     console.log(
-      '| measurement | plain ops/s | durable ops/s | ratio | plain p50 ms | durable p50 ms | plain p99 ms | durable p99 ms |',
+      'CPU in µs per call: the whole client process, and the primary redis-server (the replica applies the same ' +
+        'stream either way); "beside": per call of both loads',
     )
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    console.log(
+      '| measurement | plain ops/s | durable ops/s | ratio | plain p50 ms | durable p50 ms | plain p99 ms | durable p99 ms | ' +
+        'plain client CPU | durable client CPU | plain Redis CPU | durable Redis CPU |',
+    )
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     const rows = []
     for (const name of names) {
       const m = (mode, k) => median(runs[mode].map((run) => run[name][k]))
       const row = {
         measurement: name,
-        plain: { ops: m('plain', 'ops'), p50: m('plain', 'p50'), p99: m('plain', 'p99') },
-        durable: { ops: m('durable', 'ops'), p50: m('durable', 'p50'), p99: m('durable', 'p99') },
+        plain: {},
+        durable: {},
       }
+      for (const mode of ['plain', 'durable'])
+        for (const k of ['ops', 'p50', 'p99', 'clientUs', 'redisUs']) row[mode][k] = m(mode, k)
       rows.push(row)
       const f = (x, d = 0) => x.toFixed(d)
       console.log(
         `| ${name} | ${f(row.plain.ops)} | ${f(row.durable.ops)} | ${f(row.durable.ops / row.plain.ops, 2)}× | ` +
-          `${f(row.plain.p50, 3)} | ${f(row.durable.p50, 3)} | ${f(row.plain.p99, 3)} | ${f(row.durable.p99, 3)} |`,
+          `${f(row.plain.p50, 3)} | ${f(row.durable.p50, 3)} | ${f(row.plain.p99, 3)} | ${f(row.durable.p99, 3)} | ` +
+          `${f(row.plain.clientUs, 1)} | ${f(row.durable.clientUs, 1)} | ${f(row.plain.redisUs, 1)} | ${f(row.durable.redisUs, 1)} |`,
       )
     }
     if (JSON_PATH) {

@@ -57,4 +57,29 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-module.exports = { percentile, pool, batched, median }
+/** The value of `field` in the text of an `INFO` reply. */
+function infoField(text, field) {
+  const m = new RegExp(`^${field}:(.*)$`, 'm').exec(text)
+  if (!m) throw new Error(`INFO has no ${field}`)
+  return m[1].trim()
+}
+
+/** Redis's CPU so far (user + sys, all its threads) in µs, from the text of `INFO cpu`. */
+function cpuUsOfInfo(text) {
+  return Math.round((Number(infoField(text, 'used_cpu_sys')) + Number(infoField(text, 'used_cpu_user'))) * 1e6)
+}
+
+/**
+ * Runs `fn` and adds to its result the CPU spent meanwhile per call, in µs, over `calls` calls:
+ * `clientUs` (this whole process) and `redisUs` (the server `redis`, a test-helper server).
+ */
+async function withCpu(redis, calls, fn) {
+  const redisCpu = async () => cpuUsOfInfo((await redis.command('INFO', 'cpu')).toString('latin1'))
+  const client = process.cpuUsage()
+  const server = await redisCpu()
+  const result = await fn()
+  const used = process.cpuUsage(client)
+  return { ...result, clientUs: (used.user + used.system) / calls, redisUs: ((await redisCpu()) - server) / calls }
+}
+
+module.exports = { percentile, pool, batched, median, infoField, cpuUsOfInfo, withCpu }

@@ -35,7 +35,7 @@ const { SpotsSessions } = require('..')
 const { ReferenceSessions } = require('./reference')
 const { startRedis } = require('../__test__/helpers/redis')
 const { writeChart } = require('./chart')
-const { percentile, pool, batched } = require('./measure')
+const { percentile, pool, batched, infoField, cpuUsOfInfo } = require('./measure')
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -110,12 +110,6 @@ function machineBusyUs() {
   return (busy * 1e6) / CLK_TCK
 }
 
-function infoField(text, field) {
-  const m = new RegExp(`^${field}:(.*)$`, 'm').exec(text)
-  if (!m) throw new Error(`INFO has no ${field}`)
-  return m[1].trim()
-}
-
 async function redisInfo(redis, section) {
   return (await redis.command('INFO', section)).toString('latin1')
 }
@@ -124,7 +118,7 @@ async function redisInfo(redis, section) {
 async function redisCounters(redis) {
   const t = (await redis.command('INFO', 'cpu', 'stats')).toString('latin1')
   return {
-    cpuUs: Math.round((Number(infoField(t, 'used_cpu_sys')) + Number(infoField(t, 'used_cpu_user'))) * 1e6),
+    cpuUs: cpuUsOfInfo(t),
     reads: Number(infoField(t, 'total_reads_processed')),
   }
 }
